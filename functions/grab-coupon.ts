@@ -1,0 +1,15 @@
+/** PATCH /api/users/{username}/coupons/{name}: a customer grabs a coupon of seller {username}. */
+import { authenticate } from '../lib/authenticate';
+import { grabCoupon } from '../lib/grab-coupon';
+import { httpHandler } from '../lib/http/handler';
+import { header } from '../lib/http/request';
+import { json, noContent } from '../lib/http/response';
+import { services } from '../lib/services';
+
+export const handler = httpHandler(async (event) => {
+  const s = services();
+  const caller = await authenticate(s, header(event, 'authorization'));
+  const { username, name } = event.pathParameters ?? {};
+  const outcome = await grabCoupon(s, caller, username, name);
+  return outcome === 'granted' ? json(201, {}) : noContent({ 'X-Seckill-Reason': outcome });
+});

@@ -1,0 +1,74 @@
+/**
+ * One Redis client per container, created on first use and reused across invocations. The Lua
+ * scripts are registered here with `defineCommand` (EVALSHA, falling back to EVAL after NOSCRIPT).
+ */
+import Redis, { Cluster, type Result } from 'ioredis';
+import grabCoupon from '../../lua/grab-coupon.lua';
+import loadCoupon from '../../lua/load-coupon.lua';
+import releaseGrab from '../../lua/release-grab.lua';
+import { config } from '../config';
+
+export const SCRIPTS = {
+  grabCoupon: { numberOfKeys: 3, lua: grabCoupon },
+  releaseGrab: { numberOfKeys: 3, lua: releaseGrab },
+  loadCoupon: { numberOfKeys: 3, lua: loadCoupon },
+} as const;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    grabCoupon(
+      info: string,
+      holders: string,
+      outbox: string,
+      username: string,
+      grabbedAt: number,
+      requestId: string,
+    ): Result<[number, ...string[]], Context>;
+    releaseGrab(
+      info: string,
+      holders: string,
+      outbox: string,
+      username: string,
+      requestId: string,
+    ): Result<number, Context>;
+    loadCoupon(
+      info: string,
+      holders: string,
+      outbox: string,
+      ...args: (string | number)[]
+    ): Result<number, Context>;
+  }
+}
+
+export type RedisClient = Redis | Cluster;
+
+let client: RedisClient | undefined;
+
+export function createRedis(url = config().redis.url, cluster = config().redis.cluster): RedisClient {
+  const options = {
+    // Fail fast when Redis is away: a grab answers 503 instead of waiting for a reconnect.
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 3000,
+    enableAutoPipelining: true,
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
+  };
+  const redis = cluster
+    ? new Cluster([url], { redisOptions: options, enableAutoPipelining: true })
+    : new Redis(url, options);
+  // Connection errors surface on the commands that need Redis; keep the process alive meanwhile.
+  redis.on('error', () => {});
+  for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
+  return redis;
+}
+
+export function redis(): RedisClient {
+  client ??= createRedis();
+  return client;
+}
+
+export async function closeRedis(): Promise<void> {
+  const current = client;
+  client = undefined;
+  if (current) await current.quit().catch(() => current.disconnect());
+}

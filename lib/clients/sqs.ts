@@ -1,0 +1,24 @@
+/** One SQS client per container, created on first use; closable for tests and scripts. */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { config } from '../config';
+
+let client: SQSClient | undefined;
+
+export function sqs(): SQSClient {
+  if (!client) {
+    const { region, endpoint, sendTimeoutMs, credentials } = config().sqs;
+    client = new SQSClient({
+      region,
+      endpoint,
+      credentials,
+      maxAttempts: 2,
+      requestHandler: { requestTimeout: sendTimeoutMs, connectionTimeout: sendTimeoutMs },
+    });
+  }
+  return client;
+}
+
+export function closeSqs(): void {
+  client?.destroy();
+  client = undefined;
+}

@@ -1,0 +1,167 @@
+/**
+ * The only place that reads `process.env`. Every variable is validated once, on first use, and a
+ * missing or malformed value fails with a message that names the variable.
+ * The README's configuration table lists the same variables.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  stage: string;
+  logLevel: LogLevel;
+  redis: { url: string; cluster: boolean };
+  mysql: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    database: string;
+    connectionLimit: number;
+  };
+  sqs: {
+    region: string;
+    /** Custom endpoint (LocalStack, emulator); undefined on AWS. */
+    endpoint: string | undefined;
+    queueUrl: string;
+    queueName: string;
+    dlqName: string;
+    /** Per-attempt timeout of a send; a grab answers 503 rather than hang. */
+    sendTimeoutMs: number;
+    /** Placeholder keys for local endpoints when none are set; the default chain on AWS. */
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  };
+  auth: {
+    jwtSecret: Uint8Array;
+    tokenTtlSeconds: number;
+    scryptLogN: number;
+  };
+  outbox: {
+    /** An outbox entry older than this is re-sent by the sweeper. Must exceed the grab's longest send. */
+    resendAfterMs: number;
+  };
+  warmup: {
+    /** How long a rebuild waits for in-flight grabs before it trusts the queue's counters. */
+    graceMs: number;
+    /** How long a rebuild may wait for the queue to drain. */
+    drainTimeoutMs: number;
+    lockTtlMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEV_JWT_SECRET = 'seckill-local-development-secret-not-for-production';
+
+function str(env: Env, name: string, fallback?: string): string {
+  const value = env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`${name} is required but not set`);
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, fallback?: string): string {
+  const value = str(env, name, fallback);
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${value}"`);
+  }
+  return value;
+}
+
+/** Builds a config from an environment; exported for tests of the validation itself. */
+export function readConfig(env: Env): Config {
+  const stage = str(env, 'STAGE', 'local');
+  const local = stage === 'local' || stage === 'test';
+  const region = str(env, 'AWS_REGION', 'us-east-1');
+  const endpoint = env.SQS_ENDPOINT ? url(env, 'SQS_ENDPOINT') : undefined;
+  const queueName = str(env, 'QUEUE_NAME', 'seckill-purchases');
+  const queueUrl = env.QUEUE_URL
+    ? url(env, 'QUEUE_URL')
+    : endpoint
+      ? `${endpoint.replace(/\/$/, '')}/000000000000/${queueName}`
+      : '';
+  if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
+
+  const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : undefined);
+  if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+
+  const sendTimeoutMs = int(env, 'SQS_SEND_TIMEOUT_MS', 2000, 100, 60_000);
+  const resendAfterMs = int(env, 'OUTBOX_RESEND_AFTER_MS', 60_000, 1000, 3_600_000);
+  if (resendAfterMs <= sendTimeoutMs * 2) {
+    throw new ConfigError('OUTBOX_RESEND_AFTER_MS must exceed twice SQS_SEND_TIMEOUT_MS');
+  }
+
+  const logLevel = str(env, 'LOG_LEVEL', 'info');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
+  }
+
+  return {
+    stage,
+    logLevel: logLevel as LogLevel,
+    redis: {
+      url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+      cluster: bool(env, 'REDIS_CLUSTER', false),
+    },
+    mysql: {
+      host: str(env, 'MYSQL_HOST', '127.0.0.1'),
+      port: int(env, 'MYSQL_PORT', 3306, 1, 65535),
+      user: str(env, 'MYSQL_USER', 'root'),
+      password: env.MYSQL_PASSWORD ?? '',
+      database: str(env, 'MYSQL_DATABASE', 'seckill'),
+      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', 10, 1, 1000),
+    },
+    sqs: {
+      region,
+      endpoint,
+      queueUrl,
+      queueName,
+      dlqName: str(env, 'DLQ_NAME', `${queueName}-dlq`),
+      sendTimeoutMs,
+      credentials:
+        endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
+    },
+    auth: {
+      jwtSecret: new TextEncoder().encode(secret),
+      tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
+      scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
+    },
+    outbox: { resendAfterMs },
+    warmup: {
+      graceMs: int(env, 'WARMUP_GRACE_MS', sendTimeoutMs * 2, 0, 600_000),
+      drainTimeoutMs: int(env, 'WARMUP_DRAIN_TIMEOUT_MS', 20_000, 0, 600_000),
+      lockTtlMs: int(env, 'WARMUP_LOCK_TTL_MS', 60_000, 1000, 600_000),
+    },
+  };
+}
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  cached ??= readConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,50 @@
+/** Creating and listing coupons. */
+import type { Caller } from './auth/tokens';
+import { BadRequest, Unauthorized } from './errors';
+import type { Services } from './services';
+import * as validate from './validation';
+import { PAGE_SIZE } from './validation';
+
+export async function createCoupon(
+  s: Services,
+  caller: Caller,
+  seller: string | undefined,
+  body: Record<string, unknown>,
+): Promise<void> {
+  if (caller.kind !== 'saler') throw new Unauthorized('Only sellers can create coupons.');
+  if (seller !== caller.username) throw new Unauthorized('Cannot create coupons for other users.');
+  const coupon = await s.db.insertCoupon(seller, validate.newCoupon(body));
+  if (!coupon) throw new BadRequest('Create failed. Maybe (username,coupon name) duplicates');
+  // MySQL first, then Redis; a coupon Redis does not know cannot be sold, so remove the row.
+  try {
+    await s.cache.addCoupon(coupon);
+  } catch (e: unknown) {
+    await s.cache.removeCoupon(coupon).catch(() => {});
+    await s.db.deleteCoupon(coupon.id);
+    throw e;
+  }
+}
+
+export type CouponListing =
+  | { name: string; amount: number; left: number; stock: number; description: string }
+  | { name: string; seller: string; stock: number; description: string };
+
+/** One page of a seller's coupons (anyone logged in) or of a customer's holdings (only their own). */
+export async function listCoupons(
+  s: Services,
+  caller: Caller,
+  owner: string | undefined,
+  pageParam: string | undefined,
+): Promise<CouponListing[]> {
+  const page = validate.page(pageParam);
+  const kind = validate.isValidUsername(owner) ? await s.cache.userKind(owner) : undefined;
+  if (!owner || !kind) throw new BadRequest('Record not found.');
+  const offset = (page - 1) * PAGE_SIZE;
+  if (kind === 'saler') {
+    const coupons = await s.cache.sellerCoupons(owner, offset, PAGE_SIZE);
+    return coupons.map(({ name, amount, left, stock, description }) => ({ name, amount, left, stock, description }));
+  }
+  if (owner !== caller.username) throw new Unauthorized('Cannot check other customer.', { data: [] });
+  const held = await s.cache.holdings(owner, offset, PAGE_SIZE);
+  return held.map(({ name, seller, stock, description }) => ({ name, seller, stock, description }));
+}

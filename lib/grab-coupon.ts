@@ -1,0 +1,67 @@
+/**
+ * The grab: one Lua script takes the coupon atomically and records an outbox entry in the coupon's
+ * hash slot; the purchase message is then sent to SQS, and only once SQS accepted it is the grab
+ * confirmed (201). If the send fails the grab is released and the caller gets 503: nothing taken.
+ * If the process dies in between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Caller } from './auth/tokens';
+import { Unauthorized, Unavailable, describe } from './errors';
+import { logger } from './logger';
+import type { Services } from './services';
+import type { GrabResult } from './stores/types';
+import { isValidCouponName, isValidUsername } from './validation';
+
+export type GrabOutcome = GrabResult['outcome'];
+
+export async function grabCoupon(
+  s: Services,
+  caller: Caller,
+  seller: string | undefined,
+  name: string | undefined,
+): Promise<GrabOutcome> {
+  if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
+  if (!isValidUsername(seller) || !isValidCouponName(name)) return 'not-found';
+
+  const requestId = randomUUID();
+  const grabbedAtMs = Date.now();
+  let result: GrabResult;
+  try {
+    result = await s.cache.grab(seller, name, caller.username, requestId, grabbedAtMs);
+  } catch (e: unknown) {
+    // The script may have run before the connection failed: undo it, if it did.
+    await s.cache.release(seller, name, caller.username, requestId).catch(() => {});
+    throw e;
+  }
+  if (result.outcome !== 'granted') return result.outcome;
+
+  const message = {
+    couponId: result.couponId,
+    seller,
+    name,
+    username: caller.username,
+    grabbedAt: new Date(grabbedAtMs).toISOString(),
+  };
+  const [listed, sent] = await Promise.allSettled([
+    s.cache.addHolding(caller.username, result.holding, grabbedAtMs),
+    s.queue.send(message),
+  ]);
+  if (sent.status === 'rejected') {
+    logger.warn('grab released: queue send failed', { seller, name, error: describe(sent.reason) });
+    await Promise.all([
+      s.cache.release(seller, name, caller.username, requestId),
+      s.cache.removeHolding(caller.username, result.holding),
+    ]);
+    throw new Unavailable('The grab could not be queued. Nothing was taken; retry shortly.');
+  }
+  if (listed.status === 'rejected') {
+    // Queued, so the grab stands; the sweeper lists it when it sees the pending outbox entry.
+    logger.error('grab queued but not listed', { seller, name, error: describe(listed.reason) });
+    return 'granted';
+  }
+  await s.cache.confirm(seller, name, caller.username).catch((e: unknown) => {
+    // A leftover outbox entry only causes a harmless re-send.
+    logger.warn('outbox entry not cleared', { seller, name, error: describe(e) });
+  });
+  return 'granted';
+}

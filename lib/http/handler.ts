@@ -1,0 +1,50 @@
+/**
+ * The middleware chain of every HTTP handler: request-scoped logging, then the one place that turns
+ * errors into responses. Typed `HttpError`s become their contract response; an outage of Redis,
+ * MySQL or the queue becomes a 503 naming it; anything else a generic 500, logged, never echoed.
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { HttpError, describe, failedDependency } from '../errors';
+import { logger } from '../logger';
+import { type HttpResult, json } from './response';
+
+type Event = APIGatewayProxyEventV2;
+
+const DEPENDENCY_MESSAGES = {
+  cache: 'Cache unavailable. Nothing was changed; retry shortly.',
+  database: 'Database unavailable. Nothing was changed; retry shortly.',
+  queue: 'Queue unavailable. Nothing was changed; retry shortly.',
+} as const;
+
+export function errorResponse(e: unknown, requestId?: string): HttpResult {
+  if (e instanceof HttpError) return json(e.status, { ...e.extra, errMsg: e.errMsg }, e.headers);
+  const dependency = failedDependency(e);
+  logger.error(dependency ? `${dependency} unavailable` : 'unexpected error', {
+    requestId,
+    error: describe(e),
+    stack: e instanceof Error ? e.stack : undefined,
+  });
+  if (dependency) return json(503, { errMsg: DEPENDENCY_MESSAGES[dependency] }, { 'Retry-After': '1' });
+  return json(500, { errMsg: 'Internal server error.' });
+}
+
+function httpErrors(): MiddlewareObj<Event, HttpResult> {
+  return {
+    onError: async (request) => {
+      request.response = errorResponse(request.error, request.context.awsRequestId);
+    },
+  };
+}
+
+function requestLogging(): MiddlewareObj<Event, HttpResult> {
+  return {
+    before: async (request) => {
+      logger.setContext({ requestId: request.context.awsRequestId });
+    },
+  };
+}
+
+export function httpHandler(fn: (event: Event, context: Context) => Promise<HttpResult>) {
+  return middy<Event, HttpResult>().use(httpErrors()).use(requestLogging()).handler(fn);
+}

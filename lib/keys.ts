@@ -1,0 +1,42 @@
+/**
+ * Redis key names. Every key of one coupon shares the hash tag `{<seller>/<name>}`, so the grab
+ * script touches a single hash slot and runs on Redis Cluster. Usernames never contain `/`, so the
+ * tag names exactly one coupon.
+ */
+
+export interface CouponKeys {
+  info: string;
+  holders: string;
+  outbox: string;
+}
+
+export function couponKeys(seller: string, name: string): CouponKeys {
+  const tag = `coupon:{${seller}/${name}}`;
+  return { info: `${tag}:info`, holders: `${tag}:holders`, outbox: `${tag}:outbox` };
+}
+
+/** `<seller>/<name>`, the member of the coupon registry. */
+export function couponRef(seller: string, name: string): string {
+  return `${seller}/${name}`;
+}
+
+export function parseCouponRef(ref: string): { seller: string; name: string } {
+  const slash = ref.indexOf('/');
+  return { seller: ref.slice(0, slash), name: ref.slice(slash + 1) };
+}
+
+export const keys = {
+  /** string: the user's kind (`customer` or `saler`). */
+  userKind: (username: string) => `user:{${username}}:kind`,
+  /** list: names of the seller's coupons, in creation order. */
+  sellerCoupons: (seller: string) => `user:{${seller}}:coupons`,
+  /** sorted set: the customer's coupons (JSON snapshots), scored by grab time. */
+  customerHoldings: (customer: string) => `user:{${customer}}:held`,
+  /** string with TTL: present while the token id is revoked. */
+  revokedToken: (jti: string) => `revoked:${jti}`,
+  /** set of every coupon's `<seller>/<name>`: the sweeper walks it to find pending outboxes. */
+  couponRegistry: 'coupons:all',
+  /** present while the cache holds a complete copy of MySQL; a flush or restart removes it. */
+  warm: 'cache:warm',
+  warmupLock: 'cache:warmup-lock',
+} as const;

@@ -1,0 +1,37 @@
+/**
+ * The stores the handlers use in production, built once per container from the shared clients.
+ * Tests pass their own stores to the rules instead.
+ */
+import { closeMysql, mysql } from './clients/mysql';
+import { closeRedis, redis } from './clients/redis';
+import { closeSqs, sqs } from './clients/sqs';
+import { config } from './config';
+import { MysqlDatabase } from './stores/mysql-database';
+import { RedisSaleCache } from './stores/redis-sale-cache';
+import { SqsPurchaseQueue } from './stores/sqs-purchase-queue';
+import type { Database, PurchaseQueue, SaleCache } from './stores/types';
+
+export interface Services {
+  cache: SaleCache;
+  db: Database;
+  queue: PurchaseQueue;
+}
+
+let current: Services | undefined;
+
+/** Clients connect lazily, so building the services does no I/O. */
+export function services(): Services {
+  current ??= {
+    cache: new RedisSaleCache(redis()),
+    db: new MysqlDatabase(mysql()),
+    queue: new SqsPurchaseQueue(sqs(), config().sqs.queueUrl),
+  };
+  return current;
+}
+
+/** Closes every client (scripts and tests); the next `services()` call connects again. */
+export async function closeServices(): Promise<void> {
+  current = undefined;
+  closeSqs();
+  await Promise.all([closeRedis(), closeMysql()]);
+}

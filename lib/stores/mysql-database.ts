@@ -1,0 +1,166 @@
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Kind, NewCoupon } from '../validation';
+import type { Coupon, Database, PurchaseMessage, Snapshot, UserRecord } from './types';
+
+const DUPLICATE_KEY = 'ER_DUP_ENTRY';
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+function errorCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+interface CouponRow extends RowDataPacket {
+  id: number;
+  seller: string;
+  name: string;
+  amount: number;
+  left: number;
+  stock: number;
+  description: string;
+}
+
+function toCoupon(r: CouponRow): Coupon {
+  return {
+    id: Number(r.id),
+    seller: r.seller,
+    name: r.name,
+    amount: r.amount,
+    left: r.left,
+    stock: r.stock,
+    description: r.description,
+  };
+}
+
+export class MysqlDatabase implements Database {
+  constructor(private readonly pool: Pool) {}
+
+  async insertUser(user: UserRecord) {
+    try {
+      await this.pool.execute('INSERT INTO users (username, kind, password_hash) VALUES (?, ?, ?)', [
+        user.username,
+        user.kind,
+        user.passwordHash,
+      ]);
+      return true;
+    } catch (e: unknown) {
+      if (errorCode(e) === DUPLICATE_KEY) return false;
+      throw e;
+    }
+  }
+
+  async deleteUser(username: string) {
+    await this.pool.execute('DELETE FROM users WHERE username = ?', [username]);
+  }
+
+  async findUser(username: string) {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      'SELECT username, kind, password_hash FROM users WHERE username = ?',
+      [username],
+    );
+    const row = rows[0];
+    return row ? { username: row.username as string, kind: row.kind as Kind, passwordHash: row.password_hash as string } : undefined;
+  }
+
+  async insertCoupon(seller: string, c: NewCoupon) {
+    try {
+      const [result] = await this.pool.execute<ResultSetHeader>(
+        'INSERT INTO coupons (seller, name, amount, `left`, stock, description) VALUES (?, ?, ?, ?, ?, ?)',
+        [seller, c.name, c.amount, c.amount, c.stock, c.description],
+      );
+      return { ...c, id: result.insertId, seller, left: c.amount };
+    } catch (e: unknown) {
+      if (errorCode(e) === DUPLICATE_KEY) return undefined;
+      throw e;
+    }
+  }
+
+  async deleteCoupon(id: number) {
+    await this.pool.execute('DELETE FROM coupons WHERE id = ?', [id]);
+  }
+
+  async revokeToken(jti: string, expiresAt: Date) {
+    await this.pool.execute('INSERT IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)', [jti, expiresAt]);
+  }
+
+  async persistPurchases(purchases: PurchaseMessage[]) {
+    for (let attempt = 1; ; attempt++) {
+      const conn = await this.pool.getConnection();
+      try {
+        return await this.persistOnce(conn, purchases);
+      } catch (e: unknown) {
+        await conn.rollback().catch(() => {});
+        // Two batches locking the same coupons in one order cannot deadlock, but a lock wait can time out.
+        if (!RETRYABLE.has(errorCode(e) ?? '') || attempt === 3) throw e;
+      } finally {
+        conn.release();
+      }
+    }
+  }
+
+  private async persistOnce(conn: PoolConnection, purchases: PurchaseMessage[]) {
+    await conn.beginTransaction();
+    const ids = [...new Set(purchases.map((p) => p.couponId))];
+    // Locking the coupon rows in id order serialises concurrent batches of the same coupons.
+    const [rows] = await conn.query<CouponRow[]>(
+      'SELECT id, seller, name FROM coupons WHERE id IN (?) ORDER BY id FOR UPDATE',
+      [ids],
+    );
+    const known = new Map(rows.map((r) => [Number(r.id), r]));
+    const rejected: PurchaseMessage[] = [];
+    const byCoupon = new Map<number, PurchaseMessage[]>();
+    for (const p of purchases) {
+      const row = known.get(p.couponId);
+      if (!row || row.seller !== p.seller || row.name !== p.name) {
+        rejected.push(p);
+        continue;
+      }
+      byCoupon.set(p.couponId, [...(byCoupon.get(p.couponId) ?? []), p]);
+    }
+    let inserted = 0;
+    for (const [couponId, group] of [...byCoupon].sort(([a], [b]) => a - b)) {
+      const [result] = await conn.query<ResultSetHeader>(
+        'INSERT IGNORE INTO purchases (coupon_id, username, grabbed_at) VALUES ?',
+        [group.map((p) => [couponId, p.username, new Date(p.grabbedAt)])],
+      );
+      if (result.affectedRows > 0) {
+        await conn.query('UPDATE coupons SET `left` = `left` - ? WHERE id = ?', [result.affectedRows, couponId]);
+      }
+      inserted += result.affectedRows;
+    }
+    await conn.commit();
+    return { inserted, rejected };
+  }
+
+  async countCoupons() {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM coupons');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const [users] = await this.pool.query<RowDataPacket[]>('SELECT username, kind FROM users ORDER BY id');
+    const [coupons] = await this.pool.query<CouponRow[]>(
+      'SELECT id, seller, name, amount, `left`, stock, description FROM coupons ORDER BY id',
+    );
+    const [purchases] = await this.pool.query<RowDataPacket[]>(
+      'SELECT coupon_id, username, grabbed_at FROM purchases ORDER BY grabbed_at, id',
+    );
+    const [revoked] = await this.pool.query<RowDataPacket[]>(
+      'SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > ?',
+      [new Date()],
+    );
+    return {
+      users: users.map((u) => ({ username: u.username as string, kind: u.kind as Kind })),
+      coupons: coupons.map(toCoupon),
+      purchases: purchases.map((p) => ({
+        couponId: Number(p.coupon_id),
+        username: p.username as string,
+        grabbedAt: p.grabbed_at as Date,
+      })),
+      revoked: revoked.map((t) => ({ jti: t.jti as string, expiresAt: t.expires_at as Date })),
+    };
+  }
+
+  async ping() {
+    await this.pool.query('SELECT 1');
+  }
+}

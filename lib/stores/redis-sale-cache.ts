@@ -1,0 +1,243 @@
+import type { RedisClient } from '../clients/redis';
+import { couponKeys, couponRef, keys, parseCouponRef } from '../keys';
+import type { Kind } from '../validation';
+import type { Coupon, GrabResult, Holding, PendingGrab, SaleCache, Snapshot } from './types';
+
+const OUTCOMES = { 0: 'not-found', [-1]: 'sold-out', [-2]: 'already-owned' } as const;
+
+/** The member a holding is stored as: derived from immutable fields, so re-adding it is a no-op. */
+function holdingMember(h: Holding): string {
+  return JSON.stringify([h.seller, h.name, h.stock, h.description]);
+}
+
+function parseHolding(member: string): Holding {
+  const [seller, name, stock, description] = JSON.parse(member) as [string, string, number, string];
+  return { seller, name, stock, description };
+}
+
+function parseOutboxEntry(value: string): { grabbedAtMs: number; requestId: string } {
+  const bar = value.indexOf('|');
+  return { grabbedAtMs: Number(value.slice(0, bar)), requestId: value.slice(bar + 1) };
+}
+
+const WRITE_CHUNK = 500;
+
+export class RedisSaleCache implements SaleCache {
+  constructor(private readonly redis: RedisClient) {}
+
+  async session(jti: string) {
+    // Issued together, these two travel in one auto-pipelined round trip.
+    const [revoked, warm] = await Promise.all([
+      this.redis.exists(keys.revokedToken(jti)),
+      this.redis.exists(keys.warm),
+    ]);
+    return { revoked: revoked === 1, warm: warm === 1 };
+  }
+
+  async revokeToken(jti: string, ttlSeconds: number) {
+    await this.redis.set(keys.revokedToken(jti), '1', 'EX', Math.max(1, ttlSeconds));
+  }
+
+  async userKind(username: string): Promise<Kind | undefined> {
+    const kind = await this.redis.get(keys.userKind(username));
+    return kind === 'customer' || kind === 'saler' ? kind : undefined;
+  }
+
+  async putUser(username: string, kind: Kind) {
+    await this.redis.set(keys.userKind(username), kind);
+  }
+
+  async grab(seller: string, name: string, username: string, requestId: string, grabbedAtMs: number) {
+    const k = couponKeys(seller, name);
+    const [code, id, stock, description] = await this.redis.grabCoupon(
+      k.info,
+      k.holders,
+      k.outbox,
+      username,
+      grabbedAtMs,
+      requestId,
+    );
+    if (code === 1) {
+      return {
+        outcome: 'granted',
+        couponId: Number(id),
+        holding: { seller, name, stock: Number(stock), description: description ?? '' },
+      } satisfies GrabResult;
+    }
+    return { outcome: OUTCOMES[code as 0 | -1 | -2] } satisfies GrabResult;
+  }
+
+  async release(seller: string, name: string, username: string, requestId: string) {
+    const k = couponKeys(seller, name);
+    return (await this.redis.releaseGrab(k.info, k.holders, k.outbox, username, requestId)) === 1;
+  }
+
+  async confirm(seller: string, name: string, username: string) {
+    await this.redis.hdel(couponKeys(seller, name).outbox, username);
+  }
+
+  async addHolding(username: string, holding: Holding, grabbedAtMs: number) {
+    await this.redis.zadd(keys.customerHoldings(username), 'NX', grabbedAtMs, holdingMember(holding));
+  }
+
+  async removeHolding(username: string, holding: Holding) {
+    await this.redis.zrem(keys.customerHoldings(username), holdingMember(holding));
+  }
+
+  async pendingGrabs(olderThanMs: number): Promise<PendingGrab[]> {
+    const pending: PendingGrab[] = [];
+    let cursor = '0';
+    do {
+      const [next, refs] = await this.redis.sscan(keys.couponRegistry, cursor, 'COUNT', 1000);
+      cursor = next;
+      const coupons = refs.map(parseCouponRef);
+      const outboxes = await Promise.all(coupons.map((c) => this.redis.hgetall(couponKeys(c.seller, c.name).outbox)));
+      for (const [i, c] of coupons.entries()) {
+        const due = Object.entries(outboxes[i] ?? {})
+          .map(([username, value]) => ({ username, ...parseOutboxEntry(value) }))
+          .filter((e) => e.grabbedAtMs <= olderThanMs);
+        if (due.length === 0) continue;
+        const [id, stock, description] = await this.redis.hmget(
+          couponKeys(c.seller, c.name).info,
+          'id',
+          'stock',
+          'description',
+        );
+        if (id == null) continue;
+        const holding = { seller: c.seller, name: c.name, stock: Number(stock), description: description ?? '' };
+        for (const e of due) pending.push({ couponId: Number(id), holding, ...e });
+      }
+    } while (cursor !== '0');
+    return pending;
+  }
+
+  async stillHeld(grabs: { seller: string; name: string; username: string }[]) {
+    const [warm, ...held] = await Promise.all([
+      this.redis.exists(keys.warm),
+      ...grabs.map((g) => this.redis.sismember(couponKeys(g.seller, g.name).holders, g.username)),
+    ]);
+    return warm === 1 ? held.map((h) => h === 1) : undefined;
+  }
+
+  private loadCoupon(c: Coupon, holders: string[]) {
+    const k = couponKeys(c.seller, c.name);
+    return this.redis.loadCoupon(
+      k.info,
+      k.holders,
+      k.outbox,
+      c.id,
+      c.amount,
+      c.left,
+      c.stock,
+      c.description,
+      ...holders,
+    );
+  }
+
+  async addCoupon(c: Coupon) {
+    await this.loadCoupon(c, []);
+    await Promise.all([
+      this.redis.rpush(keys.sellerCoupons(c.seller), c.name),
+      this.redis.sadd(keys.couponRegistry, couponRef(c.seller, c.name)),
+    ]);
+  }
+
+  async removeCoupon(c: Coupon) {
+    const k = couponKeys(c.seller, c.name);
+    await Promise.all([
+      this.redis.del(k.info, k.holders, k.outbox),
+      this.redis.lrem(keys.sellerCoupons(c.seller), 0, c.name),
+      this.redis.srem(keys.couponRegistry, couponRef(c.seller, c.name)),
+    ]);
+  }
+
+  async sellerCoupons(seller: string, offset: number, count: number): Promise<Coupon[]> {
+    const names = await this.redis.lrange(keys.sellerCoupons(seller), offset, offset + count - 1);
+    const rows = await Promise.all(
+      names.map((name) =>
+        this.redis.hmget(couponKeys(seller, name).info, 'id', 'amount', 'left', 'stock', 'description'),
+      ),
+    );
+    const coupons: Coupon[] = [];
+    names.forEach((name, i) => {
+      const [id, amount, left, stock, description] = rows[i] ?? [];
+      if (id == null) return;
+      coupons.push({
+        id: Number(id),
+        seller,
+        name,
+        amount: Number(amount),
+        left: Number(left),
+        stock: Number(stock),
+        description: description ?? '',
+      });
+    });
+    return coupons;
+  }
+
+  async holdings(customer: string, offset: number, count: number) {
+    const members = await this.redis.zrange(keys.customerHoldings(customer), offset, offset + count - 1);
+    return members.map(parseHolding);
+  }
+
+  async tryLockWarmup(token: string, ttlMs: number) {
+    return (await this.redis.set(keys.warmupLock, token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlockWarmup(token: string) {
+    if ((await this.redis.get(keys.warmupLock)) === token) await this.redis.del(keys.warmupLock);
+  }
+
+  async isWarm() {
+    return (await this.redis.exists(keys.warm)) === 1;
+  }
+
+  async restore(snapshot: Snapshot) {
+    const r = this.redis;
+    const nowMs = Date.now();
+    const holders = new Map<number, string[]>();
+    const couponById = new Map(snapshot.coupons.map((c) => [c.id, c]));
+    for (const p of snapshot.purchases) {
+      const list = holders.get(p.couponId) ?? [];
+      list.push(p.username);
+      holders.set(p.couponId, list);
+    }
+
+    // Per-user keys are rebuilt from scratch, so stale lists cannot survive a partial flush.
+    const sellers = new Set(snapshot.coupons.map((c) => c.seller));
+    const customers = new Set(snapshot.purchases.map((p) => p.username));
+    await inChunks([...sellers], (s) => r.del(keys.sellerCoupons(s)));
+    await inChunks([...customers], (c) => r.del(keys.customerHoldings(c)));
+
+    await inChunks(snapshot.users, (u) => r.set(keys.userKind(u.username), u.kind));
+    await inChunks(snapshot.coupons, (c) =>
+      Promise.all([
+        this.loadCoupon(c, holders.get(c.id) ?? []),
+        r.rpush(keys.sellerCoupons(c.seller), c.name),
+        r.sadd(keys.couponRegistry, couponRef(c.seller, c.name)),
+      ]),
+    );
+    await inChunks(snapshot.purchases, (p) => {
+      const c = couponById.get(p.couponId);
+      if (!c) return Promise.resolve();
+      const holding = { seller: c.seller, name: c.name, stock: c.stock, description: c.description };
+      return this.addHolding(p.username, holding, p.grabbedAt.getTime());
+    });
+    await inChunks(snapshot.revoked, (t) => {
+      const ttl = Math.ceil((t.expiresAt.getTime() - nowMs) / 1000);
+      return ttl > 0 ? this.revokeToken(t.jti, ttl) : Promise.resolve();
+    });
+    await r.set(keys.warm, String(nowMs));
+  }
+
+  async ping() {
+    await this.redis.ping();
+  }
+}
+
+/** Runs writes a chunk at a time: auto-pipelining batches each chunk into few round trips. */
+async function inChunks<T>(items: T[], write: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
+    await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
+  }
+}
