@@ -4,8 +4,8 @@ import { type Caller, issueToken, tokenFromHeader, verifyToken } from './auth/to
 import { config } from './config';
 import { BadRequest, Unauthorized } from './errors';
 import type { Services } from './services';
-import * as validate from './validation';
 import type { Kind } from './validation';
+import * as validate from './validation';
 
 /** MySQL first (the record), then Redis; if Redis fails the row is removed and the error stands. */
 export async function register(s: Services, body: Record<string, unknown>): Promise<void> {
@@ -24,10 +24,7 @@ export async function register(s: Services, body: Record<string, unknown>): Prom
 
 const LOGIN_FAILED = () => new Unauthorized('Invalid username or password.', { kind: '' });
 
-export async function login(
-  s: Services,
-  body: Record<string, unknown>,
-): Promise<{ token: string; kind: Kind }> {
+export async function login(s: Services, body: Record<string, unknown>): Promise<{ token: string; kind: Kind }> {
   const { auth } = config();
   const { username, password } = body;
   if (typeof username !== 'string' || typeof password !== 'string') throw LOGIN_FAILED();

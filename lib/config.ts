@@ -54,7 +54,7 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const DEV_JWT_SECRET = 'seckill-local-development-secret-not-for-production';
+export const DEV_JWT_SECRET = 'seckill-local-development-secret-not-for-production';
 
 function str(env: Env, name: string, fallback?: string): string {
   const value = env[name];
@@ -97,7 +97,12 @@ export function readConfig(env: Env): Config {
   const stage = str(env, 'STAGE', 'local');
   const local = stage === 'local' || stage === 'test';
   const region = str(env, 'AWS_REGION', 'us-east-1');
-  const endpoint = env.SQS_ENDPOINT ? url(env, 'SQS_ENDPOINT') : undefined;
+  // Local stages default to the embedded emulator's address (see scripts/lib/local-stack.ts).
+  const endpoint = env.SQS_ENDPOINT
+    ? url(env, 'SQS_ENDPOINT')
+    : local
+      ? `http://127.0.0.1:${int(env, 'QUEUE_PORT', 9324, 1, 65535)}`
+      : undefined;
   const queueName = str(env, 'QUEUE_NAME', 'seckill-purchases');
   const queueUrl = env.QUEUE_URL
     ? url(env, 'QUEUE_URL')
@@ -142,8 +147,7 @@ export function readConfig(env: Env): Config {
       queueName,
       dlqName: str(env, 'DLQ_NAME', `${queueName}-dlq`),
       sendTimeoutMs,
-      credentials:
-        endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
+      credentials: endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     },
     auth: {
       jwtSecret: new TextEncoder().encode(secret),

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Caller } from './auth/tokens';
-import { Unauthorized, Unavailable, describe } from './errors';
+import { describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
 import type { Services } from './services';
 import type { GrabResult } from './stores/types';

@@ -1,5 +1,5 @@
 /** The one logger: JSON lines on stdout/stderr, as CloudWatch and local terminals both read well. */
-import { type LogLevel, config } from './config';
+import { config, type LogLevel } from './config';
 
 type Fields = Record<string, unknown>;
 type Level = LogLevel;

@@ -3,7 +3,7 @@
  * Verification is local (no I/O); revocation is checked separately against the token store.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { Unauthorized } from '../errors';
 import type { Kind } from '../validation';
 

@@ -1,5 +1,5 @@
 /** One MySQL pool per container, created on first use; closable for tests and scripts. */
-import { type Pool, createPool } from 'mysql2/promise';
+import { createPool, type Pool } from 'mysql2/promise';
 import { config } from '../config';
 
 let pool: Pool | undefined;

@@ -31,12 +31,7 @@ declare module 'ioredis' {
       username: string,
       requestId: string,
     ): Result<number, Context>;
-    loadCoupon(
-      info: string,
-      holders: string,
-      outbox: string,
-      ...args: (string | number)[]
-    ): Result<number, Context>;
+    loadCoupon(info: string, holders: string, outbox: string, ...args: (string | number)[]): Result<number, Context>;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { HttpError, describe, failedDependency } from '../errors';
+import { describe, failedDependency, HttpError } from '../errors';
 import { logger } from '../logger';
 import { type HttpResult, json } from './response';
 

@@ -58,7 +58,9 @@ export class MysqlDatabase implements Database {
       [username],
     );
     const row = rows[0];
-    return row ? { username: row.username as string, kind: row.kind as Kind, passwordHash: row.password_hash as string } : undefined;
+    return row
+      ? { username: row.username as string, kind: row.kind as Kind, passwordHash: row.password_hash as string }
+      : undefined;
   }
 
   async insertCoupon(seller: string, c: NewCoupon) {

@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PurchaseMessage, PurchaseQueue } from './types';
 
 const BACKLOG_ATTRIBUTES = [

@@ -1,0 +1,115 @@
+/**
+ * Delivers SQS messages to the consumer outside AWS, with the semantics of Lambda's SQS event
+ * source: batches of up to `batchSize` gathered within `windowMs`, and only the records the
+ * consumer did not report in `batchItemFailures` are deleted. Failed records become visible again
+ * after the visibility timeout and the queue's redrive policy moves them to the DLQ.
+ */
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+
+export interface PollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn?: string;
+  region?: string;
+  batchSize: number;
+  windowMs: number;
+  /** Parallel receive loops, as Lambda runs several pollers. */
+  concurrency?: number;
+  /** Hands a batch to the consumer; resolves the ids of the failed records. */
+  deliver: (records: SQSRecord[]) => Promise<string[]>;
+  onError?: (e: unknown) => void;
+}
+
+export interface Poller {
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function startPoller(options: PollerOptions): Poller {
+  let running = true;
+  const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
+
+  async function receiveBatch(): Promise<SQSRecord[]> {
+    const records: SQSRecord[] = [];
+    let deadline = Number.POSITIVE_INFINITY;
+    while (running && records.length < options.batchSize && Date.now() < deadline) {
+      const { Messages = [] } = await options.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: Math.min(10, options.batchSize - records.length),
+          WaitTimeSeconds: records.length === 0 ? 1 : 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) {
+        if (records.length > 0) break;
+        continue;
+      }
+      if (records.length === 0) deadline = Date.now() + options.windowMs;
+      for (const m of Messages) records.push(toRecord(m, options));
+    }
+    return records;
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        const records = await receiveBatch();
+        if (records.length === 0) continue;
+        const failed = new Set(await options.deliver(records));
+        const done = records.filter((r) => !failed.has(r.messageId));
+        for (let i = 0; i < done.length; i += 10) {
+          await options.client.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+            }),
+          );
+        }
+      } catch (e: unknown) {
+        // The whole batch stays in the queue and is retried after its visibility timeout.
+        options.onError?.(e);
+        await sleep(500);
+      }
+    }
+  }
+
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+function toRecord(
+  m: {
+    MessageId?: string;
+    ReceiptHandle?: string;
+    Body?: string;
+    Attributes?: Record<string, string>;
+    MD5OfBody?: string;
+  },
+  options: Pick<PollerOptions, 'queueArn' | 'region'>,
+): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: options.queueArn ?? '',
+    awsRegion: options.region ?? 'us-east-1',
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * `npm run dev`: the API on http://localhost:3000 through serverless-offline, with the consumer
+ * live. Queue messages are delivered to the consumer by a poller that invokes it through
+ * serverless-offline's Lambda API, honouring `batchItemFailures` as the AWS event source does;
+ * the outbox sweeper is invoked on a timer, as its schedule does on AWS.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { SQSRecord } from 'aws-lambda';
+import { startPoller } from '../lib/queue/poller';
+import { localEnv, log, migrateOrExit, requireServices, startQueue } from './lib/local-stack';
+
+const SERVICE = 'seckill';
+
+function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on port ${port} after ${timeoutMs} ms`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function main() {
+  const env = localEnv({ ...process.env });
+  await requireServices(env);
+  const queue = await startQueue(env, {
+    visibilityTimeoutSeconds: Number(env.QUEUE_VISIBILITY_TIMEOUT ?? 30),
+    maxReceiveCount: Number(env.QUEUE_MAX_RECEIVE_COUNT ?? 5),
+  });
+  const cfg = queue.cfg;
+  await migrateOrExit(cfg);
+
+  const httpPort = Number(env.HTTP_PORT ?? 3000);
+  const lambdaPort = Number(env.LAMBDA_PORT ?? 3002);
+  const stage = cfg.stage;
+  const offline: ChildProcess = spawn(
+    process.execPath,
+    [
+      require.resolve('osls/bin/serverless.js'),
+      'offline',
+      'start',
+      '--stage',
+      stage,
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+      ...process.argv.slice(2),
+    ],
+    { stdio: 'inherit', env: { ...queue.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) } },
+  );
+
+  const lambda = new LambdaClient({
+    region: cfg.sqs.region,
+    endpoint: `http://127.0.0.1:${lambdaPort}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  async function invoke(fn: string, payload: unknown): Promise<unknown> {
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: `${SERVICE}-${stage}-${fn}`, Payload: Buffer.from(JSON.stringify(payload)) }),
+    );
+    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : 'null';
+    if (out.FunctionError) throw new Error(`${fn} failed: ${text}`);
+    return JSON.parse(text);
+  }
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(sweeper);
+    offline.kill('SIGTERM');
+    await poller?.stop();
+    await queue.stop();
+    process.exit(code);
+  };
+  offline.once('exit', (code) => void shutdown(code ?? 1));
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  await waitForPort(lambdaPort, 120_000);
+  const poller = startPoller({
+    client: queue.client,
+    queueUrl: cfg.sqs.queueUrl,
+    region: cfg.sqs.region,
+    batchSize: Number(env.CONSUMER_BATCH_SIZE ?? 100),
+    windowMs: Number(env.CONSUMER_BATCH_WINDOW_MS ?? 200),
+    deliver: async (records: SQSRecord[]) => {
+      const result = (await invoke('persistPurchases', { Records: records })) as {
+        batchItemFailures?: { itemIdentifier: string }[];
+      };
+      return (result.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+    },
+    onError: (e) =>
+      log(`consumer delivery failed, batch left in the queue: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  const sweeper = setInterval(
+    () => {
+      invoke('sweepOutbox', {}).catch((e: unknown) => log(`outbox sweep failed: ${String(e)}`));
+    },
+    Number(env.SWEEP_INTERVAL_MS ?? 10_000),
+  );
+  log(`consumer polling ${cfg.sqs.queueUrl}; API on http://localhost:${httpPort}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

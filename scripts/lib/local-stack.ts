@@ -1,0 +1,170 @@
+/**
+ * What a local run needs besides the handlers: Redis and MySQL reachable (started with docker
+ * compose when they are not and Docker is there), a queue (LocalStack when SQS_ENDPOINT is set, else
+ * the embedded emulator), the queues created, and the schema migrated.
+ */
+import { spawnSync } from 'node:child_process';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { type Config, ConfigError, DEV_JWT_SECRET, readConfig } from '../../lib/config';
+import { migrate } from '../../lib/db/migrations';
+import { ensureQueues } from '../../lib/queue/setup';
+
+export type Env = Record<string, string | undefined>;
+
+export const log = (line: string) => console.log(`[seckill] ${line}`);
+
+export function configOrExit(env: Env): Config {
+  try {
+    return readConfig(env);
+  } catch (e: unknown) {
+    if (e instanceof ConfigError) {
+      console.error(`[seckill] configuration error: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function mysqlReachable(c: Config['mysql']): Promise<boolean> {
+  try {
+    const conn = await createConnection({
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      password: c.password,
+      connectTimeout: 1500,
+    });
+    await conn.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dockerEngineRunning(): boolean {
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
+  return r.status === 0;
+}
+
+/** Makes sure Redis and MySQL answer; brings them up with docker compose if it can; else exits. */
+export async function requireServices(env: Env): Promise<Config> {
+  let cfg = configOrExit(env);
+  const missing = async () => {
+    const out: string[] = [];
+    if (!(await redisReachable(cfg.redis.url))) out.push(`Redis at ${cfg.redis.url}`);
+    if (!(await mysqlReachable(cfg.mysql))) out.push(`MySQL at ${cfg.mysql.host}:${cfg.mysql.port}`);
+    return out;
+  };
+  let down = await missing();
+  if (down.length === 0) return cfg;
+
+  if (dockerEngineRunning()) {
+    log(`not reachable: ${down.join(', ')}; starting them with docker compose`);
+    const up = spawnSync('docker', ['compose', 'up', '-d', '--wait', 'redis', 'mysql', 'localstack'], {
+      stdio: 'inherit',
+    });
+    if (up.status === 0) {
+      // The compose file's MySQL has a password and LocalStack serves SQS on 4566.
+      env.MYSQL_PASSWORD ??= 'seckill';
+      env.SQS_ENDPOINT ??= 'http://127.0.0.1:4566';
+      cfg = configOrExit(env);
+      down = await missing();
+      if (down.length === 0) return cfg;
+    }
+  }
+  console.error(`[seckill] cannot reach ${down.join(' and ')}.
+Start them, then run this command again:
+  with Docker:      docker compose up -d          (Redis 7, MySQL 8 and LocalStack, see docker-compose.yml)
+  without Docker:   redis-server --daemonize yes --port 6379 --save "" --appendonly no
+                    and a MySQL 8 or MariaDB server on 127.0.0.1:3306
+Addresses come from REDIS_URL and MYSQL_HOST / MYSQL_PORT / MYSQL_USER / MYSQL_PASSWORD.`);
+  process.exit(1);
+}
+
+export interface LocalQueue {
+  env: Env;
+  cfg: Config;
+  client: SQSClient;
+  dlqUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Uses the SQS endpoint of the configuration, or starts the embedded emulator; creates the queue
+ * and its DLQ; returns the environment the handlers must run with.
+ */
+export async function startQueue(
+  env: Env,
+  options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+): Promise<LocalQueue> {
+  let stop = async () => {};
+  if (!env.SQS_ENDPOINT) {
+    const port = Number(env.QUEUE_PORT ?? 9324);
+    const { startFauxqs } = await import('fauxqs');
+    const server = await startFauxqs({ port, logger: false, host: 'localhost' });
+    env.SQS_ENDPOINT = `http://127.0.0.1:${server.port}`;
+    stop = () => server.stop();
+    log(`embedded SQS emulator on ${env.SQS_ENDPOINT}`);
+  } else {
+    log(`SQS endpoint ${env.SQS_ENDPOINT}`);
+  }
+  // QUEUE_URL is derived from the endpoint until the real one is known.
+  const { QUEUE_URL: _ignored, ...withoutUrl } = env;
+  const draft = configOrExit(withoutUrl);
+  const client = new SQSClient({
+    region: draft.sqs.region,
+    endpoint: draft.sqs.endpoint,
+    credentials: draft.sqs.credentials,
+  });
+  const { queueUrl, dlqUrl } = await ensureQueues(client, {
+    queueName: draft.sqs.queueName,
+    dlqName: draft.sqs.dlqName,
+    ...options,
+  });
+  env.QUEUE_URL = queueUrl;
+  return {
+    env,
+    cfg: configOrExit(env),
+    client,
+    dlqUrl,
+    stop: async () => {
+      client.destroy();
+      await stop();
+    },
+  };
+}
+
+export async function migrateOrExit(cfg: Config): Promise<void> {
+  try {
+    await migrate(cfg.mysql, (line) => log(line));
+  } catch (e: unknown) {
+    console.error(`[seckill] migration failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
+
+/** The environment serverless-offline needs for the local stage. */
+export function localEnv(env: Env): Env {
+  return { ...env, STAGE: env.STAGE ?? 'local', JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET };
+}

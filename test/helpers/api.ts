@@ -1,0 +1,152 @@
+/**
+ * One client interface over the API, with two implementations: handlers invoked in-process with
+ * API Gateway events, and real HTTP against a running server. The contract suite runs on both.
+ */
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { handler as createCoupon } from '../../functions/create-coupon';
+import { handler as grabCoupon } from '../../functions/grab-coupon';
+import { handler as health } from '../../functions/health';
+import { handler as listCoupons } from '../../functions/list-coupons';
+import { handler as login } from '../../functions/login';
+import { handler as logout } from '../../functions/logout';
+import { handler as register } from '../../functions/register';
+import { httpEvent, lambdaContext } from './events';
+
+export interface ApiResponse {
+  status: number;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or undefined when there is none. */
+  body: any;
+  text: string;
+}
+
+export interface RawRequest {
+  headers?: Record<string, string>;
+  /** A string is sent as is; anything else is JSON-encoded. */
+  body?: unknown;
+}
+
+export interface Api {
+  /** Any request, by method and (URL-encoded) path with optional query string. */
+  request(method: string, path: string, init?: RawRequest): Promise<ApiResponse>;
+}
+
+function parse(status: number, headers: Record<string, string>, text: string): ApiResponse {
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status, headers, body, text };
+}
+
+type Handler = (event: ReturnType<typeof httpEvent>, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+const ROUTES: { method: string; pattern: RegExp; params: string[]; handler: Handler }[] = [
+  { method: 'POST', pattern: /^\/api\/users$/, params: [], handler: register as Handler },
+  { method: 'POST', pattern: /^\/api\/auth$/, params: [], handler: login as Handler },
+  { method: 'POST', pattern: /^\/api\/auth\/logout$/, params: [], handler: logout as Handler },
+  {
+    method: 'POST',
+    pattern: /^\/api\/users\/([^/]+)\/coupons$/,
+    params: ['username'],
+    handler: createCoupon as Handler,
+  },
+  { method: 'GET', pattern: /^\/api\/users\/([^/]+)\/coupons$/, params: ['username'], handler: listCoupons as Handler },
+  {
+    method: 'PATCH',
+    pattern: /^\/api\/users\/([^/]+)\/coupons\/([^/]+)$/,
+    params: ['username', 'name'],
+    handler: grabCoupon as Handler,
+  },
+  { method: 'GET', pattern: /^\/api\/health$/, params: [], handler: health as Handler },
+];
+
+/** Routes like API Gateway's HTTP API: matches the encoded path, passes decoded path parameters. */
+export function inProcessApi(): Api {
+  return {
+    async request(method, target, init = {}) {
+      const url = new URL(target, 'http://local');
+      const route = ROUTES.find((r) => r.method === method && r.pattern.test(url.pathname));
+      if (!route) return parse(404, {}, JSON.stringify({ message: 'Not Found' }));
+      const match = route.pattern.exec(url.pathname) ?? [];
+      const pathParameters = Object.fromEntries(
+        route.params.map((p, i) => [p, decodeURIComponent(match[i + 1] ?? '')]),
+      );
+      const query = Object.fromEntries(url.searchParams);
+      const rawBody =
+        init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const event = httpEvent({
+        method,
+        path: url.pathname,
+        pathParameters: route.params.length ? pathParameters : undefined,
+        query: url.search ? query : undefined,
+        headers,
+        rawBody,
+      });
+      const result = (await route.handler(event, lambdaContext())) as Exclude<APIGatewayProxyResultV2, string>;
+      const outHeaders = Object.fromEntries(
+        Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+      );
+      return parse(result.statusCode ?? 200, outHeaders, result.body ?? '');
+    },
+  };
+}
+
+export function httpApi(baseUrl: string): Api {
+  return {
+    async request(method, target, init = {}) {
+      const body =
+        init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      const res = await fetch(new URL(target, baseUrl), {
+        method,
+        headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+        body,
+      });
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      return parse(res.status, headers, await res.text());
+    },
+  };
+}
+
+/** Convenience calls over any `Api`. */
+export function client(api: Api) {
+  const auth = (token?: string): Record<string, string> => (token === undefined ? {} : { authorization: token });
+  return {
+    api,
+    register: (username: string, password: string, kind: string) =>
+      api.request('POST', '/api/users', { body: { username, password, kind } }),
+    login: (username: string, password: string) => api.request('POST', '/api/auth', { body: { username, password } }),
+    logout: (token?: string) => api.request('POST', '/api/auth/logout', { headers: auth(token) }),
+    createCoupon: (token: string | undefined, seller: string, coupon: Record<string, unknown>) =>
+      api.request('POST', `/api/users/${encodeURIComponent(seller)}/coupons`, { headers: auth(token), body: coupon }),
+    list: (token: string | undefined, username: string, page?: string | number) =>
+      api.request(
+        'GET',
+        `/api/users/${encodeURIComponent(username)}/coupons${page === undefined ? '' : `?page=${encodeURIComponent(String(page))}`}`,
+        { headers: auth(token) },
+      ),
+    grab: (token: string | undefined, seller: string, name: string) =>
+      api.request('PATCH', `/api/users/${encodeURIComponent(seller)}/coupons/${encodeURIComponent(name)}`, {
+        headers: auth(token),
+      }),
+    health: () => api.request('GET', '/api/health'),
+    /** Registers and logs in; returns the token. */
+    async user(username: string, kind: 'customer' | 'saler', password = 'secret123'): Promise<string> {
+      const reg = await api.request('POST', '/api/users', { body: { username, password, kind } });
+      if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
+      const res = await api.request('POST', '/api/auth', { body: { username, password } });
+      const token = res.headers.authorization;
+      if (res.status !== 200 || !token) throw new Error(`login ${username}: ${res.status} ${res.text}`);
+      return token;
+    },
+  };
+}
+
+export type Client = ReturnType<typeof client>;

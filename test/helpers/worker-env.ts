@@ -1,0 +1,18 @@
+/**
+ * Runs in every test worker before any module loads: each worker gets its own Redis database,
+ * MySQL database and queues, so test files can flush and fault-inject without touching each other.
+ */
+const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+const run = process.env.SECKILL_TEST_RUN ?? String(process.pid);
+
+process.env.STAGE = 'test';
+process.env.REDIS_URL = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d+$/, '')}/${worker}`;
+process.env.MYSQL_DATABASE = `seckill_test_${worker}`;
+process.env.QUEUE_NAME = `seckill-test-${worker}-${run}`;
+delete process.env.QUEUE_URL;
+process.env.SCRYPT_LOG_N ??= '10';
+process.env.WARMUP_GRACE_MS ??= '300';
+process.env.WARMUP_DRAIN_TIMEOUT_MS ??= '10000';
+process.env.SQS_SEND_TIMEOUT_MS ??= '1000';
+process.env.OUTBOX_RESEND_AFTER_MS ??= '3000';
+process.env.LOG_LEVEL ??= 'error';
