@@ -2,7 +2,7 @@
  * `npm run dev`: the API on http://localhost:3000 through serverless-offline, with the consumer
  * live. Queue messages are delivered to the consumer by a poller that invokes it through
  * serverless-offline's Lambda API, honouring `batchItemFailures` as the AWS event source does;
- * the outbox sweeper is invoked on a timer, as its schedule does on AWS.
+ * serverless-offline itself runs the outbox sweeper on its schedule.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
@@ -57,6 +57,9 @@ async function main() {
       String(httpPort),
       '--lambdaPort',
       String(lambdaPort),
+      // One module instance per handler, shared by concurrent requests, as a warm Lambda container
+      // reuses its clients; worker threads would cold-start a copy per concurrent request.
+      '--useInProcess',
       ...process.argv.slice(2),
     ],
     { stdio: 'inherit', env: { ...queue.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) } },
@@ -80,7 +83,6 @@ async function main() {
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    clearInterval(sweeper);
     offline.kill('SIGTERM');
     await poller?.stop();
     await queue.stop();

@@ -2,7 +2,7 @@
 // Runs a TypeScript script of this project: bundles it with esbuild (the same loaders the Lambda
 // bundles use, so `.lua` imports work), then executes it with the remaining arguments.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -13,7 +13,8 @@ if (!entry) {
 }
 const outdir = join(process.cwd(), '.build');
 mkdirSync(outdir, { recursive: true });
-const outfile = join(outdir, `${basename(entry, '.ts')}.cjs`);
+// One file per process: several runs (test workers) may build the same script at once.
+const outfile = join(outdir, `${basename(entry, '.ts')}-${process.pid}.cjs`);
 buildSync({
   entryPoints: [entry],
   outfile,
@@ -26,5 +27,8 @@ buildSync({
   loader: { '.lua': 'text' },
   logLevel: 'warning',
 });
+// Signals reach the child directly (same process group); this process only waits for it.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 const result = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' });
+rmSync(outfile, { force: true });
 process.exit(result.status ?? 1);

@@ -3,7 +3,13 @@
  * declares them on AWS. Idempotent. Used by the dev runner, the standalone server and the tests,
  * against LocalStack or the embedded emulator.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type SQSClient,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 
 export interface QueueSpec {
   queueName: string;
@@ -18,17 +24,18 @@ export async function ensureQueues(client: SQSClient, spec: QueueSpec): Promise<
   const { Attributes } = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
   );
-  const queue = await client.send(
-    new CreateQueueCommand({
-      QueueName: spec.queueName,
-      Attributes: {
-        VisibilityTimeout: String(spec.visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: Attributes?.QueueArn,
-          maxReceiveCount: spec.maxReceiveCount,
-        }),
-      },
-    }),
-  );
-  return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
+  const attributes = {
+    VisibilityTimeout: String(spec.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: spec.maxReceiveCount }),
+  };
+  try {
+    const queue = await client.send(new CreateQueueCommand({ QueueName: spec.queueName, Attributes: attributes }));
+    return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
+  } catch (e: unknown) {
+    // The queue exists with other settings (an earlier run): bring it to these.
+    if (!(e instanceof Error) || e.name !== 'QueueNameExists') throw e;
+    const { QueueUrl = '' } = await client.send(new GetQueueUrlCommand({ QueueName: spec.queueName }));
+    await client.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
+    return { queueUrl: QueueUrl, dlqUrl };
+  }
 }

@@ -130,18 +130,17 @@ export async function startQueue(
     log(`SQS endpoint ${env.SQS_ENDPOINT}`);
   }
   // QUEUE_URL is derived from the endpoint until the real one is known.
-  const { QUEUE_URL: _ignored, ...withoutUrl } = env;
+  const { QUEUE_URL: given, ...withoutUrl } = env;
   const draft = configOrExit(withoutUrl);
   const client = new SQSClient({
     region: draft.sqs.region,
     endpoint: draft.sqs.endpoint,
     credentials: draft.sqs.credentials,
   });
-  const { queueUrl, dlqUrl } = await ensureQueues(client, {
-    queueName: draft.sqs.queueName,
-    dlqName: draft.sqs.dlqName,
-    ...options,
-  });
+  // A configured QUEUE_URL names a queue that exists already (LocalStack's init hook made it).
+  const { queueUrl, dlqUrl } = given
+    ? { queueUrl: given, dlqUrl: '' }
+    : await ensureQueues(client, { queueName: draft.sqs.queueName, dlqName: draft.sqs.dlqName, ...options });
   env.QUEUE_URL = queueUrl;
   return {
     env,

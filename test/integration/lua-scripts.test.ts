@@ -1,0 +1,334 @@
+/**
+ * The Lua scripts on a real Redis, through the cache store that production uses (EVALSHA via
+ * ioredis `defineCommand`). Each test uses its own seller, so tests do not depend on each other.
+ */
+import { randomUUID } from 'node:crypto';
+import { couponKeys } from '../../lib/keys';
+import { RedisSaleCache } from '../../lib/stores/redis-sale-cache';
+import type { Coupon } from '../../lib/stores/types';
+import { type Stack, startStack } from '../helpers/stack';
+
+let stack: Stack;
+let cache: RedisSaleCache;
+let nextId = 1;
+
+beforeAll(async () => {
+  stack = await startStack();
+  cache = new RedisSaleCache(stack.redis);
+});
+afterAll(() => stack.close());
+
+/** A coupon of a fresh seller, loaded into Redis as coupon creation does. */
+async function coupon(fields: Partial<Coupon> = {}): Promise<Coupon> {
+  const amount = fields.amount ?? 5;
+  const c: Coupon = {
+    id: nextId++,
+    seller: `s${randomUUID().slice(0, 8)}`,
+    name: 'c1',
+    amount,
+    left: amount,
+    stock: 30,
+    description: 'ten off',
+    ...fields,
+  };
+  await cache.addCoupon(c);
+  return c;
+}
+
+async function state(c: { seller: string; name: string }) {
+  const k = couponKeys(c.seller, c.name);
+  const [info, holders, outbox] = await Promise.all([
+    stack.redis.hgetall(k.info),
+    stack.redis.smembers(k.holders),
+    stack.redis.hgetall(k.outbox),
+  ]);
+  return { info, holders: holders.sort(), outbox };
+}
+
+const grab = (c: Coupon, username: string, requestId = randomUUID(), at = Date.now()) =>
+  cache.grab(c.seller, c.name, username, requestId, at);
+
+describe('grab-coupon', () => {
+  test('granted: takes one, adds the holder, writes the outbox entry, returns the holding', async () => {
+    const c = await coupon({ amount: 2 });
+    const result = await grab(c, 'bob', 'req-1', 1_700_000_000_123);
+    expect(result).toEqual({
+      outcome: 'granted',
+      couponId: c.id,
+      holding: { seller: c.seller, name: 'c1', stock: 30, description: 'ten off' },
+    });
+    const s = await state(c);
+    expect(s.info.left).toBe('1');
+    expect(s.info.amount).toBe('2');
+    expect(s.holders).toEqual(['bob']);
+    expect(s.outbox).toEqual({ bob: '1700000000123|req-1' });
+  });
+
+  test('not-found: no such coupon, and nothing is written', async () => {
+    const seller = `s${randomUUID().slice(0, 8)}`;
+    expect(await cache.grab(seller, 'nope', 'bob', 'r', Date.now())).toEqual({ outcome: 'not-found' });
+    const k = couponKeys(seller, 'nope');
+    expect(await stack.redis.exists(k.info, k.holders, k.outbox)).toBe(0);
+  });
+
+  test('not-found: another seller with the same coupon name is another coupon', async () => {
+    const c = await coupon();
+    expect(await cache.grab(`${c.seller}x`, c.name, 'bob', 'r', Date.now())).toEqual({ outcome: 'not-found' });
+    expect(await cache.grab(c.seller, 'C1', 'bob', 'r', Date.now())).toEqual({ outcome: 'not-found' });
+    expect((await state(c)).info.left).toBe('5');
+  });
+
+  test('sold-out: none left, nothing changes', async () => {
+    const c = await coupon({ amount: 1 });
+    expect((await grab(c, 'bob')).outcome).toBe('granted');
+    expect(await grab(c, 'carol')).toEqual({ outcome: 'sold-out' });
+    const s = await state(c);
+    expect(s.info.left).toBe('0');
+    expect(s.holders).toEqual(['bob']);
+    expect(Object.keys(s.outbox)).toEqual(['bob']);
+  });
+
+  test('sold-out for a coupon loaded with nothing left', async () => {
+    const c = await coupon({ amount: 3, left: 0 });
+    expect(await grab(c, 'bob')).toEqual({ outcome: 'sold-out' });
+    expect((await state(c)).holders).toEqual([]);
+  });
+
+  test('already-owned: a second grab by another request takes nothing', async () => {
+    const c = await coupon({ amount: 5 });
+    expect((await grab(c, 'bob', 'first')).outcome).toBe('granted');
+    expect(await grab(c, 'bob', 'second')).toEqual({ outcome: 'already-owned' });
+    const s = await state(c);
+    expect(s.info.left).toBe('4');
+    expect(s.outbox.bob).toMatch(/\|first$/);
+  });
+
+  test('already-owned wins over sold-out for the customer who took the last one', async () => {
+    const c = await coupon({ amount: 1 });
+    expect((await grab(c, 'bob', 'first')).outcome).toBe('granted');
+    expect(await grab(c, 'bob', 'second')).toEqual({ outcome: 'already-owned' });
+  });
+
+  test('already-owned once the grab is confirmed (its outbox entry cleared)', async () => {
+    const c = await coupon();
+    expect((await grab(c, 'bob', 'req')).outcome).toBe('granted');
+    await cache.confirm(c.seller, c.name, 'bob');
+    expect((await state(c)).outbox).toEqual({});
+    expect(await grab(c, 'bob', 'other')).toEqual({ outcome: 'already-owned' });
+  });
+
+  test('no oversell and one each under concurrent grabs', async () => {
+    const c = await coupon({ amount: 10 });
+    const customers = Array.from({ length: 60 }, (_, i) => `u${i}`);
+    // Every customer tries twice, with different requests, all at once.
+    const results = await Promise.all([...customers, ...customers].map((u) => grab(c, u)));
+    const granted = results.filter((r) => r.outcome === 'granted');
+    expect(granted).toHaveLength(10);
+    const s = await state(c);
+    expect(s.info.left).toBe('0');
+    expect(s.holders).toHaveLength(10);
+    expect(Object.keys(s.outbox).sort()).toEqual(s.holders);
+    expect(results.filter((r) => r.outcome === 'sold-out').length).toBeGreaterThan(0);
+  });
+
+  test('names made of Lua, SQL and key metacharacters are ordinary coupons', async () => {
+    const seller = `s${randomUUID().slice(0, 8)}`;
+    const names = ["' OR 1=1 --", ']]--[[', '%s%d', '{c1}', 'c1}', 'a:b', '\u{1F600}', 'c1'];
+    for (const [i, name] of names.entries()) await coupon({ seller, name, amount: 1, id: 1000 + i });
+    for (const name of names) {
+      const r = await cache.grab(seller, name, 'bob', randomUUID(), Date.now());
+      expect(r).toMatchObject({ outcome: 'granted', holding: { seller, name } });
+    }
+    for (const name of names) expect((await state({ seller, name })).info.left).toBe('0');
+  });
+
+  test('falls back to EVAL after the script cache is flushed (a Redis restart)', async () => {
+    const c = await coupon();
+    await stack.redis.script('FLUSH');
+    expect((await grab(c, 'bob')).outcome).toBe('granted');
+  });
+});
+
+describe('request-id idempotence', () => {
+  test('the same request retried answers granted again and takes nothing more', async () => {
+    const c = await coupon({ amount: 3 });
+    const first = await grab(c, 'bob', 'req-A', 1000);
+    const retry = await grab(c, 'bob', 'req-A', 2000);
+    expect(retry).toEqual(first);
+    const s = await state(c);
+    expect(s.info.left).toBe('2');
+    // The retry leaves the original outbox entry (and its grab time) alone.
+    expect(s.outbox).toEqual({ bob: '1000|req-A' });
+  });
+
+  test('the same request retried after the last coupon went still answers granted', async () => {
+    const c = await coupon({ amount: 1 });
+    expect((await grab(c, 'bob', 'req-A')).outcome).toBe('granted');
+    expect((await grab(c, 'bob', 'req-A')).outcome).toBe('granted');
+    expect((await state(c)).info.left).toBe('0');
+  });
+
+  test('another request of the same customer answers already-owned', async () => {
+    const c = await coupon();
+    await grab(c, 'bob', 'req-A');
+    expect((await grab(c, 'bob', 'req-B')).outcome).toBe('already-owned');
+  });
+
+  test('a request id that is a suffix of the granted one does not match it', async () => {
+    const c = await coupon();
+    await grab(c, 'bob', 'xreq');
+    expect((await grab(c, 'bob', 'req')).outcome).toBe('already-owned');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req')).toBe(false);
+  });
+
+  test("one customer's request id does not grant another customer", async () => {
+    const c = await coupon({ amount: 1 });
+    await grab(c, 'bob', 'req-A');
+    expect(await grab(c, 'carol', 'req-A')).toEqual({ outcome: 'sold-out' });
+  });
+});
+
+describe('release-grab', () => {
+  test('the request that made the grab releases it: holder, outbox entry and stock come back', async () => {
+    const c = await coupon({ amount: 1 });
+    await grab(c, 'bob', 'req-A');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(true);
+    const s = await state(c);
+    expect(s.info.left).toBe('1');
+    expect(s.holders).toEqual([]);
+    expect(s.outbox).toEqual({});
+    // The coupon can be sold again.
+    expect((await grab(c, 'carol')).outcome).toBe('granted');
+  });
+
+  test('another request id releases nothing', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-B')).toBe(false);
+    const s = await state(c);
+    expect(s.info.left).toBe('1');
+    expect(s.holders).toEqual(['bob']);
+    expect(s.outbox.bob).toMatch(/\|req-A$/);
+  });
+
+  test('releasing twice gives the coupon back once', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(true);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    expect((await state(c)).info.left).toBe('2');
+  });
+
+  test('a confirmed grab cannot be released', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    await cache.confirm(c.seller, c.name, 'bob');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    const s = await state(c);
+    expect(s.info.left).toBe('1');
+    expect(s.holders).toEqual(['bob']);
+  });
+
+  test("a request id releases only its own customer's grab", async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    expect(await cache.release(c.seller, c.name, 'carol', 'req-A')).toBe(false);
+    expect((await state(c)).holders).toEqual(['bob']);
+  });
+
+  test('releasing a grab that never happened, or on an unknown coupon, changes nothing', async () => {
+    const c = await coupon({ amount: 2 });
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    expect((await state(c)).info.left).toBe('2');
+    const seller = `s${randomUUID().slice(0, 8)}`;
+    expect(await cache.release(seller, 'nope', 'bob', 'req-A')).toBe(false);
+    expect(await stack.redis.exists(...Object.values(couponKeys(seller, 'nope')))).toBe(0);
+  });
+
+  test('after a release the same customer can grab again with a new request', async () => {
+    const c = await coupon({ amount: 1 });
+    await grab(c, 'bob', 'req-A');
+    await cache.release(c.seller, c.name, 'bob', 'req-A');
+    expect((await grab(c, 'bob', 'req-B')).outcome).toBe('granted');
+    expect((await grab(c, 'bob', 'req-A')).outcome).toBe('already-owned');
+  });
+});
+
+describe('load-coupon', () => {
+  test('writes exactly the coupon fields, with no holders and no outbox', async () => {
+    const c = await coupon({ amount: 4, stock: 0, description: '' });
+    expect(await state(c)).toEqual({
+      info: { id: String(c.id), amount: '4', left: '4', stock: '0', description: '' },
+      holders: [],
+      outbox: {},
+    });
+  });
+
+  test('replaces whatever state the coupon had', async () => {
+    const c = await coupon({ amount: 5 });
+    await grab(c, 'bob');
+    await grab(c, 'carol');
+    const k = couponKeys(c.seller, c.name);
+    await stack.redis.hset(k.info, 'stale', 'x');
+    const result = await stack.redis.loadCoupon(k.info, k.holders, k.outbox, c.id, 9, 7, 11, "new ' desc", 'dave', 'erin');
+    expect(result).toBe(1);
+    expect(await state(c)).toEqual({
+      info: { id: String(c.id), amount: '9', left: '7', stock: '11', description: "new ' desc" },
+      holders: ['dave', 'erin'],
+      outbox: {},
+    });
+    // The loaded state is what the next grab sees.
+    expect(await grab(c, 'dave')).toEqual({ outcome: 'already-owned' });
+    expect((await grab(c, 'bob')).outcome).toBe('granted');
+    expect((await state(c)).info.left).toBe('6');
+  });
+
+  test('loads more holders than one SADD batch (1000)', async () => {
+    const c = await coupon({ amount: 3000 });
+    const k = couponKeys(c.seller, c.name);
+    const holders = Array.from({ length: 2501 }, (_, i) => `h${i}`);
+    await stack.redis.loadCoupon(k.info, k.holders, k.outbox, c.id, 3000, 499, 1, '', ...holders);
+    expect(await stack.redis.scard(k.holders)).toBe(2501);
+    expect(await stack.redis.sismember(k.holders, 'h2500')).toBe(1);
+    expect(await grab(c, 'h0')).toEqual({ outcome: 'already-owned' });
+  });
+
+  test('the cache rebuild uses it: holders and left come from the snapshot', async () => {
+    const c = await coupon({ amount: 3 });
+    await grab(c, 'stale-holder');
+    await cache.restore({
+      users: [],
+      coupons: [{ ...c, left: 1 }],
+      purchases: [
+        { couponId: c.id, username: 'bob', grabbedAt: new Date(1000) },
+        { couponId: c.id, username: 'carol', grabbedAt: new Date(2000) },
+      ],
+      revoked: [],
+    });
+    const s = await state(c);
+    expect(s.info.left).toBe('1');
+    expect(s.holders).toEqual(['bob', 'carol']);
+    expect(s.outbox).toEqual({});
+    expect(await cache.isWarm()).toBe(true);
+  });
+});
+
+describe('pending grabs (the outbox the sweeper reads)', () => {
+  test('lists unconfirmed grabs older than the threshold, not confirmed or recent ones', async () => {
+    const c = await coupon({ amount: 3 });
+    await grab(c, 'old', 'req-old', 1000);
+    await grab(c, 'confirmed', 'req-c', 1000);
+    await cache.confirm(c.seller, c.name, 'confirmed');
+    await grab(c, 'recent', 'req-new', 5000);
+    const mine = (await cache.pendingGrabs(2000)).filter((p) => p.holding.seller === c.seller);
+    expect(mine).toEqual([
+      {
+        couponId: c.id,
+        holding: { seller: c.seller, name: c.name, stock: 30, description: 'ten off' },
+        username: 'old',
+        grabbedAtMs: 1000,
+        requestId: 'req-old',
+      },
+    ]);
+  });
+});

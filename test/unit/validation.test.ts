@@ -1,0 +1,337 @@
+import { BadRequest } from '../../lib/errors';
+import * as v from '../../lib/validation';
+
+/** Runs `fn` and returns the `BadRequest` it threw (fails the test if it threw nothing else). */
+function refusal(fn: () => unknown): BadRequest {
+  try {
+    fn();
+  } catch (e: unknown) {
+    if (e instanceof BadRequest) return e;
+    throw e;
+  }
+  throw new Error('expected a BadRequest, but the value was accepted');
+}
+
+function expectRefused(fn: () => unknown, errMsg: string): void {
+  const e = refusal(fn);
+  expect(e.status).toBe(400);
+  expect(e.errMsg).toBe(errMsg);
+}
+
+const EMOJI = '\u{1F600}'; // one code point, two UTF-16 units
+const LONE_HIGH = '\uD800';
+const LONE_LOW = '\uDC00';
+
+describe('username', () => {
+  test.each(['a', 'A', '0', '_', '.', '-', 'Alice_01.x-y', 'a'.repeat(32)])('accepts %j', (name) => {
+    expect(v.username(name)).toBe(name);
+    expect(v.isValidUsername(name)).toBe(true);
+  });
+
+  test.each([undefined, null, ''])('refuses %j as too short', (value) => {
+    expectRefused(() => v.username(value), 'User name too short.');
+  });
+
+  test.each([
+    'a'.repeat(33),
+    'has space',
+    ' lead',
+    'trail ',
+    'a/b',
+    'a{b}',
+    'a:b',
+    "' OR 1=1 --",
+    'caf\u00e9',
+    `e${EMOJI}`,
+    'tab\t',
+    'nl\n',
+    'a\u0000',
+    123,
+    true,
+    {},
+    ['a'],
+  ])('refuses %j as invalid', (value) => {
+    expectRefused(() => v.username(value), 'Invalid user name.');
+    expect(v.isValidUsername(value)).toBe(false);
+  });
+});
+
+describe('password', () => {
+  test.each([
+    ['6 ASCII characters', 'abcdef'],
+    ['128 ASCII characters', 'p'.repeat(128)],
+    ['6 astral code points (12 UTF-16 units)', EMOJI.repeat(6)],
+    ['128 astral code points (256 UTF-16 units)', EMOJI.repeat(128)],
+    ['spaces and symbols', " '; DROP --"],
+  ])('accepts %s', (_label, value) => {
+    expect(v.password(value)).toBe(value);
+  });
+
+  test.each([
+    ['missing', undefined],
+    ['null', null],
+    ['empty', ''],
+    ['5 characters', 'abcde'],
+    ['5 astral code points (10 UTF-16 units)', EMOJI.repeat(5)],
+    ['a number', 12345678],
+    ['an object', { p: 'abcdefgh' }],
+    ['an array', ['abcdefgh']],
+  ])('refuses %s as too short', (_label, value) => {
+    expectRefused(() => v.password(value), 'Password too short.');
+  });
+
+  test.each([
+    ['129 ASCII characters', 'p'.repeat(129)],
+    ['129 astral code points', EMOJI.repeat(129)],
+  ])('refuses %s as too long', (_label, value) => {
+    expectRefused(() => v.password(value), 'Password too long.');
+  });
+
+  test.each([
+    ['a lone high surrogate', `abcdef${LONE_HIGH}`],
+    ['a lone low surrogate', `${LONE_LOW}abcdef`],
+  ])('refuses %s', (_label, value) => {
+    expect(refusal(() => v.password(value)).status).toBe(400);
+  });
+});
+
+describe('kind', () => {
+  test('customer and saler are kept', () => {
+    expect(v.kind('customer')).toBe('customer');
+    expect(v.kind('saler')).toBe('saler');
+  });
+
+  test('seller is an alias stored as saler', () => {
+    expect(v.kind('seller')).toBe('saler');
+  });
+
+  test.each([undefined, null, ''])('refuses %j as empty', (value) => {
+    expectRefused(() => v.kind(value), 'Empty field of kind.');
+  });
+
+  test.each([
+    ['admin', 'Unexpected value of kind, admin'],
+    ['Customer', 'Unexpected value of kind, Customer'],
+    ['SALER', 'Unexpected value of kind, SALER'],
+    [' saler', 'Unexpected value of kind,  saler'],
+    [42, 'Unexpected value of kind, 42'],
+    [true, 'Unexpected value of kind, true'],
+    [['saler'], 'Unexpected value of kind, ["saler"]'],
+    [{ k: 1 }, 'Unexpected value of kind, {"k":1}'],
+  ])('refuses %j naming the value', (value, errMsg) => {
+    expectRefused(() => v.kind(value), errMsg);
+  });
+});
+
+describe('coupon name', () => {
+  test.each([
+    'c',
+    'c'.repeat(60),
+    EMOJI.repeat(60),
+    "' OR 1=1 --",
+    '{tag}',
+    'a:b:c',
+    '}{',
+    ']]--',
+    '%s %d',
+    '..',
+    'caf\u00e9',
+    'nbsp\u00a0ok',
+    'a\\b',
+    ' spaced ',
+  ])('accepts %j', (name) => {
+    expect(v.couponName(name)).toBe(name);
+    expect(v.isValidCouponName(name)).toBe(true);
+  });
+
+  test.each([undefined, null, ''])('refuses %j as empty', (value) => {
+    expectRefused(() => v.couponName(value), 'Coupon name should not be empty.');
+  });
+
+  test.each([
+    ['61 characters', 'c'.repeat(61)],
+    ['61 astral code points', EMOJI.repeat(61)],
+    ['a slash', 'a/b'],
+    ['only a slash', '/'],
+    ['path traversal', '../etc'],
+    ['NUL (U+0000)', 'a\u0000'],
+    ['tab (C0)', 'a\tb'],
+    ['newline (C0)', 'a\nb'],
+    ['U+001F (last C0)', 'a\u001f'],
+    ['DEL (U+007F)', 'a\u007f'],
+    ['U+0080 (first C1)', 'a\u0080'],
+    ['U+009F (last C1)', 'a\u009f'],
+    ['a lone high surrogate', `a${LONE_HIGH}`],
+    ['a lone low surrogate', `${LONE_LOW}a`],
+    ['a number', 5],
+    ['an object', { name: 'c1' }],
+    ['an array', ['c1']],
+    ['a boolean', true],
+  ])('refuses %s as invalid', (_label, value) => {
+    expectRefused(() => v.couponName(value), 'Invalid coupon name.');
+    expect(v.isValidCouponName(value)).toBe(false);
+  });
+});
+
+describe('amount', () => {
+  test.each([
+    [1, 1],
+    [20, 20],
+    [1_000_000, 1_000_000],
+    ['1', 1],
+    ['0001', 1],
+    ['1000000', 1_000_000],
+  ])('accepts %j as %d', (value, expected) => {
+    expect(v.amount(value)).toBe(expected);
+  });
+
+  test.each([
+    0,
+    -1,
+    1_000_001,
+    1.5,
+    0.5,
+    1e21,
+    2 ** 53,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    '0',
+    '-1',
+    '+1',
+    '1000001',
+    '99999999999',
+    '1.5',
+    '1.0',
+    '1e3',
+    '0x10',
+    ' 1',
+    '1 ',
+    '',
+    '\u0661', // ARABIC-INDIC DIGIT ONE: not an ASCII digit
+    null,
+    undefined,
+    true,
+    {},
+    [1],
+  ])('refuses %j', (value) => {
+    expectRefused(() => v.amount(value), 'Amount field wrong format.');
+  });
+});
+
+describe('stock', () => {
+  test.each([
+    [0, 0],
+    [5, 5],
+    [1_000_000_000, 1_000_000_000],
+    ['0', 0],
+    ['1000000000', 1_000_000_000],
+  ])('accepts %j as %d', (value, expected) => {
+    expect(v.stock(value)).toBe(expected);
+  });
+
+  test.each([
+    -1,
+    1_000_000_001,
+    2.5,
+    1e21,
+    Number.NaN,
+    '-1',
+    '1000000001',
+    '10000000000',
+    '2.5',
+    '1e9',
+    '',
+    null,
+    undefined,
+    false,
+    { stock: 1 },
+  ])('refuses %j', (value) => {
+    expectRefused(() => v.stock(value), 'Stock field wrong format.');
+  });
+});
+
+describe('description', () => {
+  test.each([undefined, null])('defaults %j to empty', (value) => {
+    expect(v.description(value)).toBe('');
+  });
+
+  test.each(['', 'd', 'd'.repeat(255), EMOJI.repeat(255), "' OR 1=1 --"])('accepts %j', (value) => {
+    expect(v.description(value)).toBe(value);
+  });
+
+  test.each([
+    ['256 characters', 'd'.repeat(256)],
+    ['256 astral code points', EMOJI.repeat(256)],
+    ['a lone surrogate', `d${LONE_HIGH}`],
+    ['a number', 42],
+    ['an object', { text: 'x' }],
+    ['an array', ['x']],
+    ['a boolean', false],
+  ])('refuses %s', (_label, value) => {
+    expectRefused(() => v.description(value), 'Description too long.');
+  });
+});
+
+describe('page', () => {
+  test.each([
+    [undefined, 1],
+    ['', 1],
+    ['1', 1],
+    ['2', 2],
+    ['007', 7],
+    ['0', 1],
+    ['-0', 1],
+    ['-1', 1],
+    ['-99999999999999999999', 1],
+    ['999999999', 999_999_999],
+    ['99999999999999999999999', 1_000_000_000],
+  ])('parses %j as %d', (value, expected) => {
+    expect(v.page(value)).toBe(expected);
+  });
+
+  test('a huge page stays a finite, exact offset', () => {
+    const p = v.page('9'.repeat(400));
+    expect(Number.isSafeInteger((p - 1) * v.PAGE_SIZE)).toBe(true);
+  });
+
+  test.each(['1.5', '1.0', 'abc', '1e3', '0x1', ' 1', '1 ', '+1', '--1', '-', 'NaN', 'Infinity', '\u0661'])(
+    'refuses %j',
+    (value) => {
+      expectRefused(() => v.page(value), 'Wrong format of page.');
+    },
+  );
+});
+
+describe('whole bodies', () => {
+  test('newCoupon cleans a full body and defaults the description', () => {
+    expect(v.newCoupon({ name: 'c1', amount: '20', stock: 5 })).toEqual({
+      name: 'c1',
+      amount: 20,
+      stock: 5,
+      description: '',
+    });
+  });
+
+  test('newCoupon requires stock', () => {
+    expectRefused(() => v.newCoupon({ name: 'c1', amount: 1 }), 'Stock field wrong format.');
+  });
+
+  test('newCoupon checks the name first', () => {
+    expectRefused(() => v.newCoupon({ amount: 'x', stock: 'y' }), 'Coupon name should not be empty.');
+  });
+
+  test('registration maps seller to saler', () => {
+    expect(v.registration({ username: 'bob', password: 'secret123', kind: 'seller' })).toEqual({
+      username: 'bob',
+      password: 'secret123',
+      kind: 'saler',
+    });
+  });
+
+  test('registration refuses a password of the wrong JSON type', () => {
+    expectRefused(
+      () => v.registration({ username: 'bob', password: 12345678, kind: 'customer' }),
+      'Password too short.',
+    );
+  });
+});
