@@ -39,6 +39,17 @@ export interface Config {
     /** An outbox entry older than this is re-sent by the sweeper. Must exceed the grab's longest send. */
     resendAfterMs: number;
   };
+  /** Settings of local runs (`npm run dev`, `npm start`, tests); unused on AWS. */
+  local: {
+    httpPort: number;
+    lambdaPort: number;
+    /** Port of the embedded SQS emulator. */
+    queuePort: number;
+    visibilityTimeoutSeconds: number;
+    maxReceiveCount: number;
+    consumerBatchSize: number;
+    consumerBatchWindowMs: number;
+  };
   warmup: {
     /** How long a rebuild waits for in-flight grabs before it trusts the queue's counters. */
     graceMs: number;
@@ -155,6 +166,15 @@ export function readConfig(env: Env): Config {
       scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
     },
     outbox: { resendAfterMs },
+    local: {
+      httpPort: int(env, 'HTTP_PORT', 3000, 1, 65535),
+      lambdaPort: int(env, 'LAMBDA_PORT', 3002, 1, 65535),
+      queuePort: int(env, 'QUEUE_PORT', 9324, 1, 65535),
+      visibilityTimeoutSeconds: int(env, 'QUEUE_VISIBILITY_TIMEOUT', 30, 0, 43_200),
+      maxReceiveCount: int(env, 'QUEUE_MAX_RECEIVE_COUNT', 5, 1, 1000),
+      consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
+      consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
+    },
     warmup: {
       graceMs: int(env, 'WARMUP_GRACE_MS', sendTimeoutMs * 2, 0, 600_000),
       drainTimeoutMs: int(env, 'WARMUP_DRAIN_TIMEOUT_MS', 20_000, 0, 600_000),

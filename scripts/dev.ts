@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSRecord } from 'aws-lambda';
-import { startPoller } from '../lib/queue/poller';
+import { type Poller, startPoller } from '../lib/queue/poller';
 import { localEnv, log, migrateOrExit, requireServices, startQueue } from './lib/local-stack';
 
 const SERVICE = 'seckill';
@@ -35,15 +35,11 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
 async function main() {
   const env = localEnv({ ...process.env });
   await requireServices(env);
-  const queue = await startQueue(env, {
-    visibilityTimeoutSeconds: Number(env.QUEUE_VISIBILITY_TIMEOUT ?? 30),
-    maxReceiveCount: Number(env.QUEUE_MAX_RECEIVE_COUNT ?? 5),
-  });
+  const queue = await startQueue(env);
   const cfg = queue.cfg;
   await migrateOrExit(cfg);
 
-  const httpPort = Number(env.HTTP_PORT ?? 3000);
-  const lambdaPort = Number(env.LAMBDA_PORT ?? 3002);
+  const { httpPort, lambdaPort } = cfg.local;
   const stage = cfg.stage;
   const offline: ChildProcess = spawn(
     process.execPath,
@@ -62,7 +58,7 @@ async function main() {
       '--useInProcess',
       ...process.argv.slice(2),
     ],
-    { stdio: 'inherit', env: { ...queue.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) } },
+    { stdio: 'inherit', env: queue.env },
   );
 
   const lambda = new LambdaClient({
@@ -79,6 +75,7 @@ async function main() {
     return JSON.parse(text);
   }
 
+  let poller: Poller | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -93,12 +90,12 @@ async function main() {
   process.once('SIGTERM', () => void shutdown(0));
 
   await waitForPort(lambdaPort, 120_000);
-  const poller = startPoller({
+  poller = startPoller({
     client: queue.client,
     queueUrl: cfg.sqs.queueUrl,
     region: cfg.sqs.region,
-    batchSize: Number(env.CONSUMER_BATCH_SIZE ?? 100),
-    windowMs: Number(env.CONSUMER_BATCH_WINDOW_MS ?? 200),
+    batchSize: cfg.local.consumerBatchSize,
+    windowMs: cfg.local.consumerBatchWindowMs,
     deliver: async (records: SQSRecord[]) => {
       const result = (await invoke('persistPurchases', { Records: records })) as {
         batchItemFailures?: { itemIdentifier: string }[];
@@ -108,12 +105,6 @@ async function main() {
     onError: (e) =>
       log(`consumer delivery failed, batch left in the queue: ${e instanceof Error ? e.message : String(e)}`),
   });
-  const sweeper = setInterval(
-    () => {
-      invoke('sweepOutbox', {}).catch((e: unknown) => log(`outbox sweep failed: ${String(e)}`));
-    },
-    Number(env.SWEEP_INTERVAL_MS ?? 10_000),
-  );
   log(`consumer polling ${cfg.sqs.queueUrl}; API on http://localhost:${httpPort}`);
 }
 

@@ -114,15 +114,20 @@ export interface LocalQueue {
  * Uses the SQS endpoint of the configuration, or starts the embedded emulator; creates the queue
  * and its DLQ; returns the environment the handlers must run with.
  */
-export async function startQueue(
-  env: Env,
-  options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
-): Promise<LocalQueue> {
+export async function startQueue(env: Env): Promise<LocalQueue> {
   let stop = async () => {};
   if (!env.SQS_ENDPOINT) {
-    const port = Number(env.QUEUE_PORT ?? 9324);
+    const port = configOrExit(env).local.queuePort;
     const { startFauxqs } = await import('fauxqs');
-    const server = await startFauxqs({ port, logger: false, host: 'localhost' });
+    const server = await startFauxqs({ port, logger: false, host: 'localhost' }).catch((e: unknown) => {
+      const inUse = e instanceof Error && 'code' in e && e.code === 'EADDRINUSE';
+      console.error(
+        inUse
+          ? `[seckill] port ${port} for the embedded SQS emulator is in use (another npm run dev?). Stop it, or set QUEUE_PORT.`
+          : `[seckill] the embedded SQS emulator did not start: ${String(e)}`,
+      );
+      process.exit(1);
+    });
     env.SQS_ENDPOINT = `http://127.0.0.1:${server.port}`;
     stop = () => server.stop();
     log(`embedded SQS emulator on ${env.SQS_ENDPOINT}`);
@@ -140,7 +145,12 @@ export async function startQueue(
   // A configured QUEUE_URL names a queue that exists already (LocalStack's init hook made it).
   const { queueUrl, dlqUrl } = given
     ? { queueUrl: given, dlqUrl: '' }
-    : await ensureQueues(client, { queueName: draft.sqs.queueName, dlqName: draft.sqs.dlqName, ...options });
+    : await ensureQueues(client, {
+        queueName: draft.sqs.queueName,
+        dlqName: draft.sqs.dlqName,
+        visibilityTimeoutSeconds: draft.local.visibilityTimeoutSeconds,
+        maxReceiveCount: draft.local.maxReceiveCount,
+      });
   env.QUEUE_URL = queueUrl;
   return {
     env,
