@@ -25,6 +25,7 @@ export async function startServer(
     HTTP_PORT: String(httpPort),
     LAMBDA_PORT: String(httpPort + 1),
     LOG_LEVEL: 'warn',
+    ESBUILD_WORK_FOLDER: `.esbuild-worker-${worker}`,
     ...extraEnv,
   };
   delete env.JEST_WORKER_ID;
