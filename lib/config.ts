@@ -4,6 +4,8 @@
  * The README's configuration table lists the same variables.
  */
 
+import { availableParallelism } from 'node:os';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
@@ -49,6 +51,8 @@ export interface Config {
     maxReceiveCount: number;
     consumerBatchSize: number;
     consumerBatchWindowMs: number;
+    /** HTTP worker processes of `npm start`. */
+    serverWorkers: number;
   };
   warmup: {
     /** How long a rebuild waits for in-flight grabs before it trusts the queue's counters. */
@@ -174,6 +178,7 @@ export function readConfig(env: Env): Config {
       maxReceiveCount: int(env, 'QUEUE_MAX_RECEIVE_COUNT', 5, 1, 1000),
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
+      serverWorkers: int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256),
     },
     warmup: {
       graceMs: int(env, 'WARMUP_GRACE_MS', sendTimeoutMs * 2, 0, 600_000),

@@ -116,7 +116,7 @@ export interface LocalQueue {
  */
 export async function startQueue(env: Env): Promise<LocalQueue> {
   let stop = async () => {};
-  if (!env.SQS_ENDPOINT) {
+  if (!env.SQS_ENDPOINT && !env.QUEUE_URL) {
     const port = configOrExit(env).local.queuePort;
     const { startFauxqs } = await import('fauxqs');
     const server = await startFauxqs({ port, logger: false, host: 'localhost' }).catch((e: unknown) => {
@@ -131,8 +131,11 @@ export async function startQueue(env: Env): Promise<LocalQueue> {
     env.SQS_ENDPOINT = `http://127.0.0.1:${server.port}`;
     stop = () => server.stop();
     log(`embedded SQS emulator on ${env.SQS_ENDPOINT}`);
+    if (!['local', 'test'].includes(env.STAGE ?? 'local')) {
+      log('warning: the embedded emulator keeps messages in memory; set SQS_ENDPOINT or QUEUE_URL for a durable queue');
+    }
   } else {
-    log(`SQS endpoint ${env.SQS_ENDPOINT}`);
+    log(`SQS ${env.QUEUE_URL ?? env.SQS_ENDPOINT}`);
   }
   // QUEUE_URL is derived from the endpoint until the real one is known.
   const { QUEUE_URL: given, ...withoutUrl } = env;

@@ -2,14 +2,7 @@
  * One client interface over the API, with two implementations: handlers invoked in-process with
  * API Gateway events, and real HTTP against a running server. The contract suite runs on both.
  */
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { handler as createCoupon } from '../../functions/create-coupon';
-import { handler as grabCoupon } from '../../functions/grab-coupon';
-import { handler as health } from '../../functions/health';
-import { handler as listCoupons } from '../../functions/list-coupons';
-import { handler as login } from '../../functions/login';
-import { handler as logout } from '../../functions/logout';
-import { handler as register } from '../../functions/register';
+import { matchRoute } from '../../lib/server/routes';
 import { httpEvent, lambdaContext } from './events';
 
 export interface ApiResponse {
@@ -42,39 +35,13 @@ function parse(status: number, headers: Record<string, string>, text: string): A
   return { status, headers, body, text };
 }
 
-type Handler = (event: ReturnType<typeof httpEvent>, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
-
-const ROUTES: { method: string; pattern: RegExp; params: string[]; handler: Handler }[] = [
-  { method: 'POST', pattern: /^\/api\/users$/, params: [], handler: register as Handler },
-  { method: 'POST', pattern: /^\/api\/auth$/, params: [], handler: login as Handler },
-  { method: 'POST', pattern: /^\/api\/auth\/logout$/, params: [], handler: logout as Handler },
-  {
-    method: 'POST',
-    pattern: /^\/api\/users\/([^/]+)\/coupons$/,
-    params: ['username'],
-    handler: createCoupon as Handler,
-  },
-  { method: 'GET', pattern: /^\/api\/users\/([^/]+)\/coupons$/, params: ['username'], handler: listCoupons as Handler },
-  {
-    method: 'PATCH',
-    pattern: /^\/api\/users\/([^/]+)\/coupons\/([^/]+)$/,
-    params: ['username', 'name'],
-    handler: grabCoupon as Handler,
-  },
-  { method: 'GET', pattern: /^\/api\/health$/, params: [], handler: health as Handler },
-];
-
 /** Routes like API Gateway's HTTP API: matches the encoded path, passes decoded path parameters. */
 export function inProcessApi(): Api {
   return {
     async request(method, target, init = {}) {
       const url = new URL(target, 'http://local');
-      const route = ROUTES.find((r) => r.method === method && r.pattern.test(url.pathname));
-      if (!route) return parse(404, {}, JSON.stringify({ message: 'Not Found' }));
-      const match = route.pattern.exec(url.pathname) ?? [];
-      const pathParameters = Object.fromEntries(
-        route.params.map((p, i) => [p, decodeURIComponent(match[i + 1] ?? '')]),
-      );
+      const match = matchRoute(method, url.pathname);
+      if (!match) return parse(404, {}, JSON.stringify({ errMsg: 'Not Found.' }));
       const query = Object.fromEntries(url.searchParams);
       const rawBody =
         init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
@@ -82,12 +49,12 @@ export function inProcessApi(): Api {
       const event = httpEvent({
         method,
         path: url.pathname,
-        pathParameters: route.params.length ? pathParameters : undefined,
+        pathParameters: match.pathParameters,
         query: url.search ? query : undefined,
         headers,
         rawBody,
       });
-      const result = (await route.handler(event, lambdaContext())) as Exclude<APIGatewayProxyResultV2, string>;
+      const result = await match.handler(event, lambdaContext());
       const outHeaders = Object.fromEntries(
         Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
       );

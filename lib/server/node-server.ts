@@ -1,0 +1,131 @@
+/**
+ * Serves the Lambda handlers with Node's own HTTP server, translating each request into the API
+ * Gateway HTTP API (payload 2.0) event the handlers receive on AWS. Used by `npm start`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { errorResponse } from '../http/handler';
+import { type HttpResult, json } from '../http/response';
+import { MAX_BODY_BYTES } from '../validation';
+import { matchRoute } from './routes';
+
+function lambdaContext(requestId: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'seckill',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:seckill',
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: 'seckill',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** API Gateway joins repeated headers and query parameters with commas. */
+function joined(values: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of values) out[k] = k in out ? `${out[k]},${v}` : v;
+  return out;
+}
+
+function toEvent(req: IncomingMessage, body: Buffer, requestId: string, match: ReturnType<typeof matchRoute>) {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
+  const query = joined(url.searchParams);
+  const method = req.method ?? 'GET';
+  return {
+    version: '2.0',
+    routeKey: match?.routeKey ?? '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: url.search ? query : undefined,
+    pathParameters: match?.pathParameters,
+    body: body.length ? body.toString('utf8') : undefined,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'seckill',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'seckill',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: match?.routeKey ?? '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+  } satisfies APIGatewayProxyEventV2;
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  if (result.statusCode === 204 || result.body === undefined) {
+    res.writeHead(result.statusCode, headers).end();
+    return;
+  }
+  headers['content-length'] = String(Buffer.byteLength(result.body));
+  res.writeHead(result.statusCode, headers).end(result.body);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const match = matchRoute(req.method ?? 'GET', new URL(req.url ?? '/', 'http://localhost').pathname);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    res.setHeader('connection', 'close');
+    send(res, json(413, { errMsg: 'Request body too large.' }));
+    req.destroy();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      res.setHeader('connection', 'close');
+      send(res, json(413, { errMsg: 'Request body too large.' }));
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  }
+  if (!match) {
+    send(res, json(404, { errMsg: 'Not Found.' }));
+    return;
+  }
+  let result: HttpResult;
+  try {
+    result = await match.handler(toEvent(req, Buffer.concat(chunks), requestId, match), lambdaContext(requestId));
+  } catch (e: unknown) {
+    result = errorResponse(e, requestId);
+  }
+  send(res, result);
+}
+
+export function createApiServer(): Server {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, errorResponse(e));
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 66_000;
+  return server;
+}

@@ -1,0 +1,86 @@
+/**
+ * `npm start`: the standalone server. The same handlers, served by Node's HTTP server in one worker
+ * process per core (node:cluster); the primary process delivers queue batches to the consumer
+ * (with the Lambda event source's semantics) and runs the outbox sweeper. Redis and MySQL must be
+ * reachable; the queue is SQS_ENDPOINT / QUEUE_URL, or the embedded emulator in local stages.
+ */
+import cluster from 'node:cluster';
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { persistPurchases } from '../lib/persist-purchases';
+import { startPoller } from '../lib/queue/poller';
+import { createApiServer } from '../lib/server/node-server';
+import { closeServices, services } from '../lib/services';
+import { sweepOutbox } from '../lib/sweep-outbox';
+import { localEnv, log, migrateOrExit, requireServices, startQueue } from './lib/local-stack';
+
+async function primary() {
+  const env = localEnv({ ...process.env });
+  await requireServices(env);
+  const queue = await startQueue(env);
+  const cfg = queue.cfg;
+  await migrateOrExit(cfg);
+  // The primary's own consumer and sweeper read the same settings as the workers.
+  Object.assign(process.env, queue.env);
+
+  let stopping = false;
+  const fork = () => cluster.fork(queue.env);
+  for (let i = 0; i < cfg.local.serverWorkers; i++) fork();
+  cluster.on('exit', (worker, code) => {
+    if (stopping) return;
+    log(`worker ${worker.process.pid} exited (${code}); starting another`);
+    fork();
+  });
+
+  const poller = startPoller({
+    client: queue.client,
+    queueUrl: cfg.sqs.queueUrl,
+    region: cfg.sqs.region,
+    batchSize: cfg.local.consumerBatchSize,
+    windowMs: cfg.local.consumerBatchWindowMs,
+    deliver: (records) => persistPurchases(services(), records),
+    onError: (e) => logger.error('consumer delivery failed; batch left in the queue', { error: String(e) }),
+  });
+  const sweeper = setInterval(
+    () => {
+      sweepOutbox(services(), config().outbox.resendAfterMs).catch((e: unknown) =>
+        logger.error('outbox sweep failed', { error: String(e) }),
+      );
+    },
+    Math.min(30_000, cfg.outbox.resendAfterMs),
+  );
+
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(sweeper);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+    await poller.stop();
+    await closeServices();
+    await queue.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  log(
+    `${cfg.local.serverWorkers} workers; consumer polling ${cfg.sqs.queueUrl}; API on http://localhost:${cfg.local.httpPort}`,
+  );
+}
+
+function worker() {
+  const server = createApiServer();
+  server.listen(config().local.httpPort);
+  process.once('SIGTERM', () => {
+    server.close(() => void closeServices().finally(() => process.exit(0)));
+    server.closeIdleConnections();
+  });
+}
+
+if (cluster.isPrimary) {
+  primary().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  worker();
+}
