@@ -46,6 +46,20 @@ export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 2,
+    // utf8mb4_bin pads with spaces: 'c1 ' collided with 'c1'. The binary NO PAD collation is
+    // utf8mb4_nopad_bin on MariaDB and utf8mb4_0900_bin on MySQL 8, hence the prepared statement.
+    name: 'coupon names compared exactly, trailing spaces included',
+    sql: [
+      `SET @nopad = (SELECT COLLATION_NAME FROM information_schema.COLLATIONS
+        WHERE COLLATION_NAME IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin') ORDER BY COLLATION_NAME LIMIT 1)`,
+      `SET @alter = CONCAT('ALTER TABLE coupons MODIFY name VARCHAR(60) CHARACTER SET utf8mb4 COLLATE ', @nopad, ' NOT NULL')`,
+      'PREPARE alter_name FROM @alter',
+      'EXECUTE alter_name',
+      'DEALLOCATE PREPARE alter_name',
+    ],
+  },
 ];
 
 export async function migrate(cfg: Config['mysql'], log: (line: string) => void = () => {}): Promise<number[]> {

@@ -112,11 +112,13 @@ export class RedisSaleCache implements SaleCache {
   }
 
   async stillHeld(grabs: { seller: string; name: string; username: string }[]) {
-    const [warm, ...held] = await Promise.all([
+    const [warm, held, known] = await Promise.all([
       this.redis.exists(keys.warm),
-      ...grabs.map((g) => this.redis.sismember(couponKeys(g.seller, g.name).holders, g.username)),
+      Promise.all(grabs.map((g) => this.redis.sismember(couponKeys(g.seller, g.name).holders, g.username))),
+      Promise.all(grabs.map((g) => this.redis.exists(couponKeys(g.seller, g.name).info))),
     ]);
-    return warm === 1 ? held.map((h) => h === 1) : undefined;
+    // A coupon the cache does not know was never released here: MySQL decides (and rejects it if unknown).
+    return warm === 1 ? held.map((h, i) => h === 1 || known[i] === 0) : undefined;
   }
 
   private loadCoupon(c: Coupon, holders: string[]) {

@@ -7,6 +7,17 @@ const BACKLOG_ATTRIBUTES = [
   'ApproximateNumberOfMessagesDelayed',
 ] as const;
 
+/**
+ * The message as pure-ASCII JSON: SQS refuses U+FFFE, U+FFFF (and emulators every character past
+ * U+FFFF), all valid in coupon names; escaped, any name travels and parses back unchanged.
+ */
+function messageBody(message: PurchaseMessage): string {
+  return JSON.stringify(message).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export class SqsPurchaseQueue implements PurchaseQueue {
   constructor(
     private readonly client: SQSClient,
@@ -14,7 +25,7 @@ export class SqsPurchaseQueue implements PurchaseQueue {
   ) {}
 
   async send(message: PurchaseMessage) {
-    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: messageBody(message) }));
   }
 
   async backlog() {

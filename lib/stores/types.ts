@@ -56,8 +56,8 @@ export interface SaleCache {
   removeHolding(username: string, holding: Holding): Promise<void>;
   pendingGrabs(olderThanMs: number): Promise<PendingGrab[]>;
   /**
-   * Whether each customer still holds the coupon (a released grab does not); undefined while the
-   * cache is cold, when Redis cannot tell.
+   * Whether each customer still holds the coupon (a released grab does not); true for a coupon the
+   * cache does not know, and undefined while the cache is cold: Redis cannot tell, MySQL decides.
    */
   stillHeld(grabs: { seller: string; name: string; username: string }[]): Promise<boolean[] | undefined>;
 

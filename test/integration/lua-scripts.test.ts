@@ -45,7 +45,7 @@ async function state(c: { seller: string; name: string }) {
   return { info, holders: holders.sort(), outbox };
 }
 
-const grab = (c: Coupon, username: string, requestId = randomUUID(), at = Date.now()) =>
+const grab = (c: Coupon, username: string, requestId: string = randomUUID(), at = Date.now()) =>
   cache.grab(c.seller, c.name, username, requestId, at);
 
 describe('grab-coupon', () => {
@@ -270,7 +270,18 @@ describe('load-coupon', () => {
     await grab(c, 'carol');
     const k = couponKeys(c.seller, c.name);
     await stack.redis.hset(k.info, 'stale', 'x');
-    const result = await stack.redis.loadCoupon(k.info, k.holders, k.outbox, c.id, 9, 7, 11, "new ' desc", 'dave', 'erin');
+    const result = await stack.redis.loadCoupon(
+      k.info,
+      k.holders,
+      k.outbox,
+      c.id,
+      9,
+      7,
+      11,
+      "new ' desc",
+      'dave',
+      'erin',
+    );
     expect(result).toBe(1);
     expect(await state(c)).toEqual({
       info: { id: String(c.id), amount: '9', left: '7', stock: '11', description: "new ' desc" },

@@ -80,7 +80,14 @@ describe('defaults', () => {
     });
     expect(c.logLevel).toBe('debug');
     expect(c.redis).toEqual({ url: 'redis://cache:6380/2', cluster: true });
-    expect(c.mysql).toEqual({ host: 'db', port: 3307, user: 'app', password: 'pw', database: 'sale', connectionLimit: 50 });
+    expect(c.mysql).toEqual({
+      host: 'db',
+      port: 3307,
+      user: 'app',
+      password: 'pw',
+      database: 'sale',
+      connectionLimit: 50,
+    });
     expect(c.sqs.endpoint).toBe('http://127.0.0.1:4566');
     expect(c.sqs.queueUrl).toBe('http://127.0.0.1:4566/000000000000/q');
     expect(c.sqs.dlqName).toBe('dead');
