@@ -39,7 +39,10 @@ export function tokenFromHeader(header: string | undefined): string | undefined 
 }
 
 /** Verifies signature and expiry; throws `Unauthorized` for anything that is not a valid token. */
-export async function verifyToken(token: string | undefined, secret: Uint8Array | webcrypto.CryptoKey): Promise<Caller> {
+export async function verifyToken(
+  token: string | undefined,
+  secret: Uint8Array | webcrypto.CryptoKey,
+): Promise<Caller> {
   if (!token) throw new Unauthorized();
   try {
     const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });

@@ -4,8 +4,8 @@
  * dead-letter queue with the redrive policy, and running it twice must change nothing.
  */
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 const hook = join(__dirname, '..', '..', 'localstack', 'create-queues.sh');
