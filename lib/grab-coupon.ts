@@ -1,7 +1,8 @@
 /**
  * The grab: one Lua script takes the coupon atomically and records an outbox entry in the coupon's
  * hash slot; the purchase message is then sent to SQS, and only once SQS accepted it is the grab
- * confirmed (201). If the send fails the grab is released and the caller gets 503: nothing taken.
+ * confirmed (201). If the send fails the grab is released and the caller gets 503: nothing taken
+ * (unless the consumer already persisted the message of the failed send: then the grab stands).
  * If the process dies in between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -47,12 +48,20 @@ export async function grabCoupon(
     s.queue.send(message),
   ]);
   if (sent.status === 'rejected') {
-    logger.warn('grab released: queue send failed', { seller, name, error: describe(sent.reason) });
-    await Promise.all([
-      s.cache.release(seller, name, caller.username, requestId),
-      s.cache.removeHolding(caller.username, result.holding),
-    ]);
-    throw new Unavailable('The grab could not be queued. Nothing was taken; retry shortly.');
+    // A failed send may still have reached the queue (its answer was lost or came too late). If the
+    // consumer already took that message, it claimed the grab: the release finds nothing to undo,
+    // the customer still holds the coupon, and the grab stands.
+    const released = await s.cache.release(seller, name, caller.username, requestId);
+    if (released || !(await s.cache.holds(seller, name, caller.username))) {
+      logger.warn('grab released: queue send failed', { seller, name, error: describe(sent.reason) });
+      await s.cache.removeHolding(caller.username, result.holding);
+      throw new Unavailable('The grab could not be queued. Nothing was taken; retry shortly.');
+    }
+    logger.warn('grab stands: the queue took its message despite the failed send', {
+      seller,
+      name,
+      error: describe(sent.reason),
+    });
   }
   if (listed.status === 'rejected') {
     // Queued, so the grab stands; the sweeper lists it when it sees the pending outbox entry.

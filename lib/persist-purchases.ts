@@ -3,6 +3,7 @@
  * Records that cannot be parsed or name an unknown coupon are reported as failed, so the queue's
  * redrive policy moves them to the dead-letter queue; the rest of the batch is persisted.
  */
+import { describe } from './errors';
 import { logger } from './logger';
 import type { Services } from './services';
 import type { PurchaseMessage } from './stores/types';
@@ -63,7 +64,7 @@ export async function persistPurchases(s: Pick<Services, 'cache' | 'db'>, record
       }
     }
   } catch (e: unknown) {
-    logger.error('cache unavailable to the consumer; batch retried', { error: String(e) });
+    logger.error('cache unavailable to the consumer; batch retried', { error: describe(e) });
     return [...failed, ...parsed.map((p) => p.id)];
   }
 
@@ -78,7 +79,7 @@ export async function persistPurchases(s: Pick<Services, 'cache' | 'db'>, record
     }
     logger.info('purchases persisted', { records: records.length, inserted, failed: failed.length });
   } catch (e: unknown) {
-    logger.error('persisting purchases failed; batch retried', { error: String(e) });
+    logger.error('persisting purchases failed; batch retried', { error: describe(e) });
     failed.push(...valid.map((p) => p.id));
   }
   return failed;

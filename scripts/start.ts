@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster';
 import { config } from '../lib/config';
+import { describe } from '../lib/errors';
 import { logger } from '../lib/logger';
 import { persistPurchases } from '../lib/persist-purchases';
 import { startPoller } from '../lib/queue/poller';
@@ -39,12 +40,12 @@ async function primary() {
     batchSize: cfg.local.consumerBatchSize,
     windowMs: cfg.local.consumerBatchWindowMs,
     deliver: (records) => persistPurchases(services(), records),
-    onError: (e) => logger.error('consumer delivery failed; batch left in the queue', { error: String(e) }),
+    onError: (e) => logger.error('consumer delivery failed; batch left in the queue', { error: describe(e) }),
   });
   const sweeper = setInterval(
     () => {
       sweepOutbox(services(), config().outbox.resendAfterMs).catch((e: unknown) =>
-        logger.error('outbox sweep failed', { error: String(e) }),
+        logger.error('outbox sweep failed', { error: describe(e) }),
       );
     },
     Math.min(30_000, cfg.outbox.resendAfterMs),

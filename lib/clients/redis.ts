@@ -3,6 +3,7 @@
  * scripts are registered here with `defineCommand` (EVALSHA, falling back to EVAL after NOSCRIPT).
  */
 import Redis, { Cluster, type Result } from 'ioredis';
+import claimGrab from '../../lua/claim-grab.lua';
 import grabCoupon from '../../lua/grab-coupon.lua';
 import loadCoupon from '../../lua/load-coupon.lua';
 import releaseGrab from '../../lua/release-grab.lua';
@@ -12,6 +13,7 @@ export const SCRIPTS = {
   grabCoupon: { numberOfKeys: 3, lua: grabCoupon },
   releaseGrab: { numberOfKeys: 3, lua: releaseGrab },
   loadCoupon: { numberOfKeys: 3, lua: loadCoupon },
+  claimGrab: { numberOfKeys: 3, lua: claimGrab },
 } as const;
 
 declare module 'ioredis' {
@@ -32,6 +34,7 @@ declare module 'ioredis' {
       requestId: string,
     ): Result<number, Context>;
     loadCoupon(info: string, holders: string, outbox: string, ...args: (string | number)[]): Result<number, Context>;
+    claimGrab(info: string, holders: string, outbox: string, username: string): Result<number, Context>;
   }
 }
 

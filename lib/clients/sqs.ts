@@ -12,7 +12,9 @@ export function sqs(): SQSClient {
       endpoint,
       credentials,
       maxAttempts: 2,
-      requestHandler: { requestTimeout: sendTimeoutMs, connectionTimeout: sendTimeoutMs },
+      // Without throwOnRequestTimeout the SDK only logs a warning when the timeout passes and keeps
+      // waiting: a hung queue would hang the grab instead of answering 503.
+      requestHandler: { requestTimeout: sendTimeoutMs, connectionTimeout: sendTimeoutMs, throwOnRequestTimeout: true },
     });
   }
   return client;

@@ -33,7 +33,9 @@ export async function ensureQueues(client: SQSClient, spec: QueueSpec): Promise<
     return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
   } catch (e: unknown) {
     // The queue exists with other settings (an earlier run): bring it to these.
-    if (!(e instanceof Error) || e.name !== 'QueueNameExists') throw e;
+    // SQS names the error `QueueNameExists`; emulators answering in the query-compatible style
+    // name it `AWS.SimpleQueueService.QueueNameExists`.
+    if (!(e instanceof Error) || !/(^|\.)QueueNameExists$/.test(e.name)) throw e;
     const { QueueUrl = '' } = await client.send(new GetQueueUrlCommand({ QueueName: spec.queueName }));
     await client.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
     return { queueUrl: QueueUrl, dlqUrl };

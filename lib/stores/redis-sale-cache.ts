@@ -112,13 +112,22 @@ export class RedisSaleCache implements SaleCache {
   }
 
   async stillHeld(grabs: { seller: string; name: string; username: string }[]) {
-    const [warm, held, known] = await Promise.all([
+    const [warm, claims] = await Promise.all([
       this.redis.exists(keys.warm),
-      Promise.all(grabs.map((g) => this.redis.sismember(couponKeys(g.seller, g.name).holders, g.username))),
-      Promise.all(grabs.map((g) => this.redis.exists(couponKeys(g.seller, g.name).info))),
+      Promise.all(
+        grabs.map((g) => {
+          const k = couponKeys(g.seller, g.name);
+          return this.redis.claimGrab(k.info, k.holders, k.outbox, g.username);
+        }),
+      ),
     ]);
-    // A coupon the cache does not know was never released here: MySQL decides (and rejects it if unknown).
-    return warm === 1 ? held.map((h, i) => h === 1 || known[i] === 0) : undefined;
+    // 1 held (and claimed), 0 released, -1 a coupon the cache does not know: MySQL decides (and
+    // rejects it if unknown). Claims made while the cache is cold are harmless: nothing is held.
+    return warm === 1 ? claims.map((c) => c !== 0) : undefined;
+  }
+
+  async holds(seller: string, name: string, username: string) {
+    return (await this.redis.sismember(couponKeys(seller, name).holders, username)) === 1;
   }
 
   private loadCoupon(c: Coupon, holders: string[]) {

@@ -49,6 +49,7 @@ export interface SaleCache {
   putUser(username: string, kind: Kind): Promise<void>;
 
   grab(seller: string, name: string, username: string, requestId: string, grabbedAtMs: number): Promise<GrabResult>;
+  /** Undoes the grab of that request while it is pending; false when there was nothing to undo. */
   release(seller: string, name: string, username: string, requestId: string): Promise<boolean>;
   /** The queue accepted the grab's message. */
   confirm(seller: string, name: string, username: string): Promise<void>;
@@ -58,8 +59,12 @@ export interface SaleCache {
   /**
    * Whether each customer still holds the coupon (a released grab does not); true for a coupon the
    * cache does not know, and undefined while the cache is cold: Redis cannot tell, MySQL decides.
+   * A grab found held is also claimed, atomically: its pending outbox entry is marked claimed, so
+   * the request that made it can no longer release it (its send failed, yet the queue had the message).
    */
   stillHeld(grabs: { seller: string; name: string; username: string }[]): Promise<boolean[] | undefined>;
+  /** Whether the customer holds the coupon. */
+  holds(seller: string, name: string, username: string): Promise<boolean>;
 
   /** Makes a new coupon grabbable and lists it under its seller. */
   addCoupon(coupon: Coupon): Promise<void>;

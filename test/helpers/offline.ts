@@ -46,7 +46,9 @@ export async function startServer(
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const stop = async () => {
     if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
     if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
   };
 
