@@ -101,6 +101,12 @@ export class MysqlDatabase implements Database {
     }
   }
 
+  /**
+   * Four statements whatever the batch holds: lock its coupons, find the purchases that already
+   * exist, insert the new ones in one statement, and lower every coupon's `left` in one statement.
+   * The coupon row locks make the existence check exact: every purchase of a coupon is written
+   * under its lock.
+   */
   private async persistOnce(conn: PoolConnection, purchases: PurchaseMessage[]) {
     await conn.beginTransaction();
     const ids = [...new Set(purchases.map((p) => p.couponId))];
@@ -111,28 +117,44 @@ export class MysqlDatabase implements Database {
     );
     const known = new Map(rows.map((r) => [Number(r.id), r]));
     const rejected: PurchaseMessage[] = [];
-    const byCoupon = new Map<number, PurchaseMessage[]>();
-    for (const p of purchases) {
+    const valid = purchases.filter((p) => {
       const row = known.get(p.couponId);
-      if (!row || row.seller !== p.seller || row.name !== p.name) {
-        rejected.push(p);
-        continue;
-      }
-      byCoupon.set(p.couponId, [...(byCoupon.get(p.couponId) ?? []), p]);
+      const ok = row !== undefined && row.seller === p.seller && row.name === p.name;
+      if (!ok) rejected.push(p);
+      return ok;
+    });
+    if (valid.length === 0) {
+      await conn.commit();
+      return { inserted: 0, rejected };
     }
-    let inserted = 0;
-    for (const [couponId, group] of [...byCoupon].sort(([a], [b]) => a - b)) {
-      const [result] = await conn.query<ResultSetHeader>(
-        'INSERT IGNORE INTO purchases (coupon_id, username, grabbed_at) VALUES ?',
-        [group.map((p) => [couponId, p.username, new Date(p.grabbedAt)])],
-      );
-      if (result.affectedRows > 0) {
-        await conn.query('UPDATE coupons SET `left` = `left` - ? WHERE id = ?', [result.affectedRows, couponId]);
-      }
-      inserted += result.affectedRows;
+
+    const key = (couponId: number, username: string) => `${couponId}/${username}`;
+    const [existing] = await conn.query<RowDataPacket[]>(
+      'SELECT coupon_id, username FROM purchases WHERE coupon_id IN (?) AND username IN (?)',
+      [[...new Set(valid.map((p) => p.couponId))], [...new Set(valid.map((p) => p.username))]],
+    );
+    const seen = new Set(existing.map((r) => key(Number(r.coupon_id), r.username as string)));
+    const fresh: PurchaseMessage[] = [];
+    for (const p of valid) {
+      const k = key(p.couponId, p.username);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      fresh.push(p);
+    }
+    if (fresh.length > 0) {
+      await conn.query('INSERT INTO purchases (coupon_id, username, grabbed_at) VALUES ?', [
+        fresh.map((p) => [p.couponId, p.username, new Date(p.grabbedAt)]),
+      ]);
+      const perCoupon = new Map<number, number>();
+      for (const p of fresh) perCoupon.set(p.couponId, (perCoupon.get(p.couponId) ?? 0) + 1);
+      const cases = [...perCoupon].map(() => 'WHEN ? THEN ?').join(' ');
+      await conn.query(`UPDATE coupons SET \`left\` = \`left\` - CASE id ${cases} END WHERE id IN (?)`, [
+        ...[...perCoupon].flat(),
+        [...perCoupon.keys()],
+      ]);
     }
     await conn.commit();
-    return { inserted, rejected };
+    return { inserted: fresh.length, rejected };
   }
 
   async countCoupons() {
