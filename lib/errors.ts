@@ -58,7 +58,14 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 export function failedDependency(e: unknown): 'cache' | 'database' | 'queue' | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
   const err = e as { name?: unknown; code?: unknown; message?: unknown; $metadata?: unknown; sqlMessage?: unknown };
-  if (err.$metadata !== undefined || err.name === 'TimeoutError' || err.name === 'RequestTimeout') return 'queue';
+  if (
+    err.$metadata !== undefined ||
+    err.name === 'TimeoutError' ||
+    err.name === 'RequestTimeout' ||
+    err.name === 'QueueSendError'
+  ) {
+    return 'queue';
+  }
   if (err.sqlMessage !== undefined || (typeof err.code === 'string' && err.code.startsWith('PROTOCOL_'))) {
     return 'database';
   }

@@ -29,6 +29,8 @@ buildSync({
 });
 // Signals reach the child directly (same process group); this process only waits for it.
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
-const result = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' });
+// Extra Node flags for the script (and its cluster workers), e.g. SECKILL_NODE_FLAGS=--cpu-prof.
+const flags = (process.env.SECKILL_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const result = spawnSync(process.execPath, ['--enable-source-maps', ...flags, outfile, ...args], { stdio: 'inherit' });
 rmSync(outfile, { force: true });
 process.exit(result.status ?? 1);

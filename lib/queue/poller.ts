@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function startPoller(options: PollerOptions): Poller {
   let running = true;
-  const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
+  const loops = Array.from({ length: options.concurrency ?? 4 }, () => loop());
 
   async function receiveBatch(): Promise<SQSRecord[]> {
     const records: SQSRecord[] = [];
@@ -61,14 +61,17 @@ export function startPoller(options: PollerOptions): Poller {
         if (records.length === 0) continue;
         const failed = new Set(await options.deliver(records));
         const done = records.filter((r) => !failed.has(r.messageId));
-        for (let i = 0; i < done.length; i += 10) {
-          await options.client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: done.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-            }),
-          );
-        }
+        const chunks = Array.from({ length: Math.ceil(done.length / 10) }, (_, i) => done.slice(i * 10, i * 10 + 10));
+        await Promise.all(
+          chunks.map((chunk) =>
+            options.client.send(
+              new DeleteMessageBatchCommand({
+                QueueUrl: options.queueUrl,
+                Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+              }),
+            ),
+          ),
+        );
       } catch (e: unknown) {
         // The whole batch stays in the queue and is retried after its visibility timeout.
         options.onError?.(e);

@@ -34,8 +34,13 @@ function joined(values: Iterable<[string, string]>): Record<string, string> {
   return out;
 }
 
-function toEvent(req: IncomingMessage, body: Buffer, requestId: string, match: ReturnType<typeof matchRoute>) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  requestId: string,
+  match: ReturnType<typeof matchRoute>,
+) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
@@ -86,7 +91,8 @@ function send(res: ServerResponse, result: HttpResult): void {
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
-  const match = matchRoute(req.method ?? 'GET', new URL(req.url ?? '/', 'http://localhost').pathname);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const match = matchRoute(req.method ?? 'GET', url.pathname);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) {
     res.setHeader('connection', 'close');
@@ -112,7 +118,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   let result: HttpResult;
   try {
-    result = await match.handler(toEvent(req, Buffer.concat(chunks), requestId, match), lambdaContext(requestId));
+    result = await match.handler(toEvent(req, url, Buffer.concat(chunks), requestId, match), lambdaContext(requestId));
   } catch (e: unknown) {
     result = errorResponse(e, requestId);
   }
