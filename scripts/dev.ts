@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSRecord } from 'aws-lambda';
 import { type Poller, startPoller } from '../lib/queue/poller';
-import { localEnv, log, migrateOrExit, requireServices, startQueue } from './lib/local-stack';
+import { log, prepareLocalRun } from './lib/local-stack';
 
 const SERVICE = 'seckill';
 
@@ -33,11 +33,8 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 async function main() {
-  const env = localEnv({ ...process.env });
-  await requireServices(env);
-  const queue = await startQueue(env);
+  const queue = await prepareLocalRun();
   const cfg = queue.cfg;
-  await migrateOrExit(cfg);
 
   const { httpPort, lambdaPort } = cfg.local;
   const stage = cfg.stage;

@@ -13,14 +13,11 @@ import { startPoller } from '../lib/queue/poller';
 import { createApiServer } from '../lib/server/node-server';
 import { closeServices, services } from '../lib/services';
 import { sweepOutbox } from '../lib/sweep-outbox';
-import { localEnv, log, migrateOrExit, requireServices, startQueue } from './lib/local-stack';
+import { log, prepareLocalRun } from './lib/local-stack';
 
 async function primary() {
-  const env = localEnv({ ...process.env });
-  await requireServices(env);
-  const queue = await startQueue(env);
+  const queue = await prepareLocalRun();
   const cfg = queue.cfg;
-  await migrateOrExit(cfg);
   // The primary's own consumer and sweeper read the same settings as the workers.
   Object.assign(process.env, queue.env);
 

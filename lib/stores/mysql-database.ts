@@ -31,6 +31,26 @@ function toCoupon(r: CouponRow): Coupon {
   };
 }
 
+const purchaseKey = (couponId: number, username: string) => `${couponId}/${username}`;
+
+/** The purchases not in `seen`, each (coupon, customer) once. */
+function unique(purchases: PurchaseMessage[], seen: Set<string>): PurchaseMessage[] {
+  return purchases.filter((p) => {
+    const key = purchaseKey(p.couponId, p.username);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+async function insertPurchases(conn: PoolConnection, purchases: PurchaseMessage[]): Promise<number> {
+  const [result] = await conn.query<ResultSetHeader>(
+    'INSERT IGNORE INTO purchases (coupon_id, username, grabbed_at) VALUES ?',
+    [purchases.map((p) => [p.couponId, p.username, new Date(p.grabbedAt)])],
+  );
+  return result.affectedRows;
+}
+
 export class MysqlDatabase implements Database {
   constructor(private readonly pool: Pool) {}
 
@@ -102,10 +122,11 @@ export class MysqlDatabase implements Database {
   }
 
   /**
-   * Four statements whatever the batch holds: lock its coupons, find the purchases that already
-   * exist, insert the new ones in one statement, and lower every coupon's `left` in one statement.
-   * The coupon row locks make the existence check exact: every purchase of a coupon is written
-   * under its lock.
+   * Three statements whatever the batch holds: lock its coupons, insert every purchase in one
+   * statement, lower every coupon's `left` in one statement. When some purchases already existed (a
+   * redelivery) the insert is undone and redone with only the new ones, so each `left` drops by
+   * exactly the rows added. The coupon row locks make that exact: every purchase of a coupon is
+   * written under its lock.
    */
   private async persistOnce(conn: PoolConnection, purchases: PurchaseMessage[]) {
     await conn.beginTransaction();
@@ -123,28 +144,21 @@ export class MysqlDatabase implements Database {
       if (!ok) rejected.push(p);
       return ok;
     });
-    if (valid.length === 0) {
-      await conn.commit();
-      return { inserted: 0, rejected };
-    }
-
-    const key = (couponId: number, username: string) => `${couponId}/${username}`;
-    const [existing] = await conn.query<RowDataPacket[]>(
-      'SELECT coupon_id, username FROM purchases WHERE coupon_id IN (?) AND username IN (?)',
-      [[...new Set(valid.map((p) => p.couponId))], [...new Set(valid.map((p) => p.username))]],
-    );
-    const seen = new Set(existing.map((r) => key(Number(r.coupon_id), r.username as string)));
-    const fresh: PurchaseMessage[] = [];
-    for (const p of valid) {
-      const k = key(p.couponId, p.username);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      fresh.push(p);
+    let fresh = unique(valid, new Set());
+    if (fresh.length > 0) {
+      await conn.query('SAVEPOINT batch');
+      const inserted = await insertPurchases(conn, fresh);
+      if (inserted < fresh.length) {
+        await conn.query('ROLLBACK TO SAVEPOINT batch');
+        const [existing] = await conn.query<RowDataPacket[]>(
+          'SELECT coupon_id, username FROM purchases WHERE coupon_id IN (?) AND username IN (?)',
+          [[...new Set(fresh.map((p) => p.couponId))], [...new Set(fresh.map((p) => p.username))]],
+        );
+        fresh = unique(fresh, new Set(existing.map((r) => purchaseKey(Number(r.coupon_id), r.username as string))));
+        if (fresh.length > 0) await insertPurchases(conn, fresh);
+      }
     }
     if (fresh.length > 0) {
-      await conn.query('INSERT INTO purchases (coupon_id, username, grabbed_at) VALUES ?', [
-        fresh.map((p) => [p.couponId, p.username, new Date(p.grabbedAt)]),
-      ]);
       const perCoupon = new Map<number, number>();
       for (const p of fresh) perCoupon.set(p.couponId, (perCoupon.get(p.couponId) ?? 0) + 1);
       const cases = [...perCoupon].map(() => 'WHEN ? THEN ?').join(' ');

@@ -180,3 +180,15 @@ export async function migrateOrExit(cfg: Config): Promise<void> {
 export function localEnv(env: Env): Env {
   return { ...env, STAGE: env.STAGE ?? 'local', JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET };
 }
+
+/**
+ * Everything a local run needs before it serves: Redis and MySQL reachable, the queue ready, the
+ * schema migrated. Returns the queue, whose `env` the handlers must run with.
+ */
+export async function prepareLocalRun(): Promise<LocalQueue> {
+  const env = localEnv({ ...process.env });
+  await requireServices(env);
+  const queue = await startQueue(env);
+  await migrateOrExit(queue.cfg);
+  return queue;
+}

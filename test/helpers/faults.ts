@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { couponKeys } from '../../lib/keys';
+import { freePort } from '../../scripts/lib/ports';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -32,18 +33,6 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(pollMs);
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function portOpen(port: number): Promise<boolean> {
@@ -283,14 +272,14 @@ async function listen(onSocket: (socket: Socket) => void): Promise<{ port: numbe
   return { port, close };
 }
 
-/** Accepts connections and reads requests, but never answers: a hung endpoint. */
-export async function blackHole(): Promise<TcpFault> {
+/** A loopback TCP server whose connections `serve` handles, counting connections and bytes received. */
+async function tcpFault(serve: (socket: Socket, received: (bytes: number) => void) => void): Promise<TcpFault> {
   let connections = 0;
   let bytes = 0;
   const { port, close } = await listen((socket) => {
     connections++;
-    socket.on('data', (d: Buffer) => {
-      bytes += d.length;
+    serve(socket, (n) => {
+      bytes += n;
     });
   });
   cleanups.add(close);
@@ -306,36 +295,29 @@ export async function blackHole(): Promise<TcpFault> {
   };
 }
 
+/** Accepts connections and reads requests, but never answers: a hung endpoint. */
+export function blackHole(): Promise<TcpFault> {
+  return tcpFault((socket, received) => {
+    socket.on('data', (d: Buffer) => received(d.length));
+  });
+}
+
 /**
  * Forwards every request to `targetPort` but throws the replies away: the server acts on the
  * request, the client never learns that it did (a reply lost on the way back).
  */
-export async function replyDroppingProxy(targetPort: number): Promise<TcpFault> {
-  let connections = 0;
-  let bytes = 0;
-  const { port, close } = await listen((socket) => {
-    connections++;
+export function replyDroppingProxy(targetPort: number): Promise<TcpFault> {
+  return tcpFault((socket, received) => {
     const upstream = connect({ port: targetPort, host: '127.0.0.1' });
     upstream.on('error', () => socket.destroy());
     upstream.on('data', () => {});
     upstream.once('close', () => socket.destroy());
     socket.on('data', (d: Buffer) => {
-      bytes += d.length;
+      received(d.length);
       upstream.write(d);
     });
     socket.once('close', () => upstream.destroy());
   });
-  cleanups.add(close);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    connections: () => connections,
-    bytesIn: () => bytes,
-    close: async () => {
-      cleanups.delete(close);
-      await close();
-    },
-  };
 }
 
 export interface ScriptProcess {
