@@ -56,7 +56,7 @@ export async function persistPurchases(s: Pick<Services, 'cache' | 'db'>, record
   // is no longer held in Redis: its message must not become a purchase.
   let valid = parsed;
   try {
-    const held = await s.cache.stillHeld(parsed.map((p) => p.purchase));
+    const held = await s.cache.claimGrabs(parsed.map((p) => p.purchase));
     if (held) {
       valid = parsed.filter((_, i) => held[i]);
       for (const p of parsed.filter((_, i) => !held[i])) {

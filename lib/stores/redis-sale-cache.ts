@@ -111,7 +111,7 @@ export class RedisSaleCache implements SaleCache {
     return pending;
   }
 
-  async stillHeld(grabs: { seller: string; name: string; username: string }[]) {
+  async claimGrabs(grabs: { seller: string; name: string; username: string }[]) {
     const [warm, claims] = await Promise.all([
       this.redis.exists(keys.warm),
       Promise.all(

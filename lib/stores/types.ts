@@ -62,7 +62,7 @@ export interface SaleCache {
    * A grab found held is also claimed, atomically: its pending outbox entry is marked claimed, so
    * the request that made it can no longer release it (its send failed, yet the queue had the message).
    */
-  stillHeld(grabs: { seller: string; name: string; username: string }[]): Promise<boolean[] | undefined>;
+  claimGrabs(grabs: { seller: string; name: string; username: string }[]): Promise<boolean[] | undefined>;
   /** Whether the customer holds the coupon. */
   holds(seller: string, name: string, username: string): Promise<boolean>;
 

@@ -6,11 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { RowDataPacket } from 'mysql2/promise';
+import { createPool, type RowDataPacket } from 'mysql2/promise';
 import { handler } from '../../functions/persist-purchases';
+import { createRedis } from '../../lib/clients/redis';
 import { persistPurchases } from '../../lib/persist-purchases';
 import { services } from '../../lib/services';
-import type { Coupon, PurchaseMessage, SaleCache } from '../../lib/stores/types';
+import { MysqlDatabase } from '../../lib/stores/mysql-database';
+import { RedisSaleCache } from '../../lib/stores/redis-sale-cache';
+import type { Coupon, PurchaseMessage } from '../../lib/stores/types';
 import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/events';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -318,12 +321,11 @@ describe('failures of a store are never swallowed', () => {
   test('with the cache down, every parsed record is reported for retry and nothing is written', async () => {
     const c = await createCoupon(2);
     const m = await grab(c, 'bob');
-    const down: Pick<SaleCache, 'stillHeld'> = {
-      stillHeld: () => Promise.reject(new Error('Connection is closed.')),
-    };
-    const cache = Object.assign(Object.create(services().cache), down) as SaleCache;
+    // A real client of a Redis that is not there (nothing listens on port 1).
+    const unreachable = createRedis('redis://127.0.0.1:1');
     const records = [sqsRecord(m), sqsRecord('garbage')];
-    const failed = await persistPurchases({ cache, db: services().db }, records);
+    const failed = await persistPurchases({ cache: new RedisSaleCache(unreachable), db: services().db }, records);
+    unreachable.disconnect();
     expect(failed.sort()).toEqual(records.map((r) => r.messageId).sort());
     expect(await purchaseCount()).toBe(0);
     expect(loggedErrors()).toContain('cache unavailable to the consumer; batch retried');
@@ -332,10 +334,10 @@ describe('failures of a store are never swallowed', () => {
   test('with the database failing, the whole batch is reported for retry', async () => {
     const c = await createCoupon(2);
     const records = [sqsRecord(await grab(c, 'bob')), sqsRecord(await grab(c, 'carol'))];
-    const db = Object.assign(Object.create(services().db), {
-      persistPurchases: () => Promise.reject(Object.assign(new Error('gone'), { code: 'PROTOCOL_CONNECTION_LOST' })),
-    });
-    const failed = await persistPurchases({ cache: services().cache, db }, records);
+    // A real pool of a MySQL that is not there (nothing listens on port 1).
+    const unreachable = createPool({ host: '127.0.0.1', port: 1, user: 'root', connectTimeout: 1000 });
+    const failed = await persistPurchases({ cache: services().cache, db: new MysqlDatabase(unreachable) }, records);
+    await unreachable.end();
     expect(failed.sort()).toEqual(records.map((r) => r.messageId).sort());
     expect(await purchaseCount()).toBe(0);
     expect(loggedErrors()).toEqual(['persisting purchases failed; batch retried']);
