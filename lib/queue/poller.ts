@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function startPoller(options: PollerOptions): Poller {
   let running = true;
-  const loops = Array.from({ length: options.concurrency ?? 4 }, () => loop());
+  const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
 
   async function receiveBatch(): Promise<SQSRecord[]> {
     const records: SQSRecord[] = [];
