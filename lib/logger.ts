@@ -1,4 +1,5 @@
 /** The one logger: JSON lines on stdout/stderr, as CloudWatch and local terminals both read well. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { config, type LogLevel } from './config';
 
 type Fields = Record<string, unknown>;
@@ -19,11 +20,12 @@ function enabled(level: Level): boolean {
   return ORDER[level] >= threshold;
 }
 
-let context: Fields = {};
+// Per request, also when one process serves many requests at once (`npm start`).
+const context = new AsyncLocalStorage<Fields>();
 
 function write(level: Level, message: string, fields: Fields = {}) {
   if (!enabled(level)) return;
-  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...context, ...fields });
+  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...context.getStore(), ...fields });
   if (ORDER[level] >= ORDER.warn) console.error(line);
   else console.log(line);
 }
@@ -33,8 +35,8 @@ export const logger = {
   info: (message: string, fields?: Fields) => write('info', message, fields),
   warn: (message: string, fields?: Fields) => write('warn', message, fields),
   error: (message: string, fields?: Fields) => write('error', message, fields),
-  /** Fields added to every line of the current invocation (the request id). */
+  /** Fields added to every line logged from here on in the current invocation (the request id). */
   setContext(fields: Fields) {
-    context = fields;
+    context.enterWith(fields);
   },
 };
