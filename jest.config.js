@@ -12,7 +12,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json', 'lua', 'cjs'],
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
-  setupFiles: ['<rootDir>/test/helpers/worker-env.ts'],
+  setupFiles: ['<rootDir>/test/helpers/worker-env.ts', '<rootDir>/test/helpers/restore-in-process.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
 };

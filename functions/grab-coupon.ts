@@ -4,10 +4,10 @@ import { grabCoupon } from '../lib/grab-coupon';
 import { httpHandler } from '../lib/http/handler';
 import { header } from '../lib/http/request';
 import { json, noContent } from '../lib/http/response';
-import { services } from '../lib/services';
+import { saleServices } from '../lib/sale-services';
 
 export const handler = httpHandler(async (event) => {
-  const s = services();
+  const s = saleServices();
   const caller = await authenticate(s, header(event, 'authorization'));
   const { username, name } = event.pathParameters ?? {};
   const outcome = await grabCoupon(s, caller, username, name);

@@ -4,10 +4,10 @@ import { listCoupons } from '../lib/coupons';
 import { httpHandler } from '../lib/http/handler';
 import { header } from '../lib/http/request';
 import { json, noContent } from '../lib/http/response';
-import { services } from '../lib/services';
+import { saleServices } from '../lib/sale-services';
 
 export const handler = httpHandler(async (event) => {
-  const s = services();
+  const s = saleServices();
   const caller = await authenticate(s, header(event, 'authorization'));
   const data = await listCoupons(s, caller, event.pathParameters?.username, event.queryStringParameters?.page);
   return data.length > 0 ? json(200, { data }) : noContent();

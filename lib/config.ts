@@ -41,6 +41,13 @@ export interface Config {
     /** An outbox entry older than this is re-sent by the sweeper. Must exceed the grab's longest send. */
     resendAfterMs: number;
   };
+  /** Where the hot handlers get a cold cache rebuilt (lib/restore-cache.ts). */
+  restore: {
+    /** The `restoreCache` Lambda function; set by serverless.yml. */
+    functionName: string | undefined;
+    /** serverless-offline's Lambda endpoint in local runs; undefined on AWS. */
+    lambdaEndpoint: string | undefined;
+  };
   /** Settings of local runs (`npm run dev`, `npm start`, tests); unused on AWS. */
   local: {
     httpPort: number;
@@ -170,6 +177,10 @@ export function readConfig(env: Env): Config {
       scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
     },
     outbox: { resendAfterMs },
+    restore: {
+      functionName: env.RESTORE_FUNCTION_NAME || undefined,
+      lambdaEndpoint: env.LAMBDA_ENDPOINT ? url(env, 'LAMBDA_ENDPOINT') : undefined,
+    },
     local: {
       httpPort: int(env, 'HTTP_PORT', 3000, 1, 65535),
       lambdaPort: int(env, 'LAMBDA_PORT', 3002, 1, 65535),

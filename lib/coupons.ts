@@ -2,6 +2,7 @@
 import type { Caller } from './auth/tokens';
 import { BadRequest, Unauthorized } from './errors';
 import type { Services } from './services';
+import type { SaleCache } from './stores/types';
 import * as validate from './validation';
 import { PAGE_SIZE } from './validation';
 
@@ -31,7 +32,7 @@ export type CouponListing =
 
 /** One page of a seller's coupons (anyone logged in) or of a customer's holdings (only their own). */
 export async function listCoupons(
-  s: Services,
+  s: { cache: SaleCache },
   caller: Caller,
   owner: string | undefined,
   pageParam: string | undefined,

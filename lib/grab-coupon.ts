@@ -9,14 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from './auth/tokens';
 import { describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
-import type { Services } from './services';
+import type { SaleServices } from './sale-services';
 import type { GrabResult } from './stores/types';
 import { isValidCouponName, isValidUsername } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
 
 export async function grabCoupon(
-  s: Services,
+  s: SaleServices,
   caller: Caller,
   seller: string | undefined,
   name: string | undefined,

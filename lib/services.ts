@@ -6,6 +6,7 @@ import { closeMysql, mysql } from './clients/mysql';
 import { closeRedis, redis } from './clients/redis';
 import { closeSqs, sqs } from './clients/sqs';
 import { config } from './config';
+import { resetSaleServices } from './sale-services';
 import { MysqlDatabase } from './stores/mysql-database';
 import { RedisSaleCache } from './stores/redis-sale-cache';
 import { SqsPurchaseQueue } from './stores/sqs-purchase-queue';
@@ -32,6 +33,7 @@ export function services(): Services {
 /** Closes every client (scripts and tests); the next `services()` call connects again. */
 export async function closeServices(): Promise<void> {
   current = undefined;
+  resetSaleServices();
   closeSqs();
   await Promise.all([closeRedis(), closeMysql()]);
 }

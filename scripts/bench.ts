@@ -12,7 +12,10 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { mysql } from '../lib/clients/mysql';
-import { closeServices } from '../lib/services';
+import { config } from '../lib/config';
+import { useRestorer } from '../lib/restore-cache';
+import { closeServices, services } from '../lib/services';
+import { ensureWarm } from '../lib/warm-up';
 import { type BundleResult, measureBundle } from './bench/bundle';
 import { type Ceiling, measureCeiling } from './bench/ceiling';
 import { type CostLine, costPerMillion, PRICES, serverlessSettings } from './bench/cost';
@@ -286,6 +289,8 @@ async function main(): Promise<number> {
   progress(`phases: ${[...o.only].join(', ')}${o.quick ? ' (quick)' : ''}; logs in ${logDir}`);
 
   const stack = await startStack(o, root, logDir);
+  // The in-process handlers rebuild a cold cache here, as `npm start` does.
+  useRestorer(() => ensureWarm(services(), config().warmup));
   const setup = inProcessTransport();
   const redisInfo = await stack.admin.info('server');
   const [mysqlRows] = await mysql().query<RowDataPacket[]>('SELECT VERSION() AS v, @@pid_file AS pidFile');

@@ -55,7 +55,8 @@ async function main() {
       '--useInProcess',
       ...process.argv.slice(2),
     ],
-    { stdio: 'inherit', env: queue.env },
+    // The hot handlers reach restoreCache through serverless-offline's Lambda endpoint.
+    { stdio: 'inherit', env: { ...queue.env, LAMBDA_ENDPOINT: `http://127.0.0.1:${lambdaPort}` } },
   );
 
   const lambda = new LambdaClient({

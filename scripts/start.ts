@@ -10,9 +10,11 @@ import { describe } from '../lib/errors';
 import { logger } from '../lib/logger';
 import { persistPurchases } from '../lib/persist-purchases';
 import { startPoller } from '../lib/queue/poller';
+import { useRestorer } from '../lib/restore-cache';
 import { createApiServer } from '../lib/server/node-server';
 import { closeServices, services } from '../lib/services';
 import { sweepOutbox } from '../lib/sweep-outbox';
+import { ensureWarm } from '../lib/warm-up';
 import { log, prepareLocalRun } from './lib/local-stack';
 
 async function primary() {
@@ -66,6 +68,8 @@ async function primary() {
 }
 
 function worker() {
+  // MySQL is at hand in this process: rebuild a cold cache here rather than through Lambda.
+  useRestorer(() => ensureWarm(services(), config().warmup));
   const server = createApiServer();
   server.listen(config().local.httpPort);
   process.once('SIGTERM', () => {

@@ -68,4 +68,31 @@ export function describeEndToEnd(label: string, script: 'scripts/dev.ts' | 'scri
     const [left] = await stack.db.query<any[]>('SELECT `left` FROM coupons WHERE seller = ?', ['conc_seller']);
     expect(left[0].left).toBe(0);
   }, 180_000);
+
+  test(`${label}: after Redis loses its data, the next requests rebuild it from MySQL, selling nothing twice`, async () => {
+    const seller = await api.user('cold_seller', 'saler');
+    const [alice, bob, carol] = await Promise.all(['cold_a', 'cold_b', 'cold_c'].map((n) => api.user(n, 'customer')));
+    expect((await api.createCoupon(seller, 'cold_seller', { name: 'two', amount: 2, stock: 7 })).status).toBe(201);
+    expect((await api.grab(alice, 'cold_seller', 'two')).status).toBe(201);
+    await stack.drain(30_000);
+
+    await stack.redis.flushdb();
+    // The first requests find the cache cold: the grab handler (no MySQL of its own) has it rebuilt.
+    const [again, other] = await Promise.all([
+      api.grab(alice, 'cold_seller', 'two'),
+      api.grab(bob, 'cold_seller', 'two'),
+    ]);
+    expect(again.status).toBe(204);
+    expect(again.headers['x-seckill-reason']).toBe('already-owned');
+    expect(other.status).toBe(201);
+    const last = await api.grab(carol, 'cold_seller', 'two');
+    expect(last.headers['x-seckill-reason']).toBe('sold-out');
+    expect((await api.list(alice, 'cold_a')).body.data).toEqual([
+      { name: 'two', seller: 'cold_seller', stock: 7, description: '' },
+    ]);
+    await stack.drain(30_000);
+    expect((await api.list(seller, 'cold_seller')).body.data[0]).toMatchObject({ name: 'two', left: 0 });
+    const [rows] = await stack.db.query<any[]>('SELECT `left` FROM coupons WHERE seller = ?', ['cold_seller']);
+    expect(rows[0].left).toBe(0);
+  }, 120_000);
 }

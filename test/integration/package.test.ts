@@ -78,7 +78,7 @@ test('the queue redrives to a dead-letter queue and hides messages for 6 x the c
 
 test('functions run on nodejs22.x, the sweeper on a schedule, secrets from SSM', () => {
   const functions = ofType('AWS::Lambda::Function');
-  expect(functions).toHaveLength(10);
+  expect(functions).toHaveLength(11);
   for (const f of functions) expect(f.Properties.Runtime).toBe('nodejs22.x');
   expect(ofType('AWS::Events::Rule')[0]?.Properties.ScheduleExpression).toBe('rate(1 minute)');
   const env = functions[0]?.Properties.Environment.Variables;
@@ -96,4 +96,20 @@ test('the grab bundle ships the Lua scripts', async () => {
   );
   expect(stdout).toContain("redis.call('HINCRBY', KEYS[1], 'left', -1)");
   expect(stdout).toContain('release-grab');
+});
+
+test('the hot handlers carry no MySQL client: grab and list bundles stay under 300 KB', async () => {
+  for (const fn of ['grabCoupon:functions/grab-coupon.js', 'listCoupons:functions/list-coupons.js']) {
+    const [zip, file] = fn.split(':') as [string, string];
+    const { stdout } = await promisify(execFile)('unzip', ['-p', join(out, `${zip}.zip`), file], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(Buffer.byteLength(stdout)).toBeLessThan(300 * 1024);
+    expect(stdout).not.toContain('mysql2');
+  }
+  // They rebuild a cold cache through the restoreCache function, which they may invoke.
+  const env = ofType('AWS::Lambda::Function')[0]?.Properties.Environment.Variables;
+  expect(env.RESTORE_FUNCTION_NAME).toBe('seckill-dev-restoreCache');
+  const role = ofType('AWS::IAM::Role')[0]?.Properties;
+  expect(JSON.stringify(role)).toContain('lambda:InvokeFunction');
 });
