@@ -1,5 +1,5 @@
 /**
- * The reference workloads (/work/shared/workloads/README.md) and their checks.
+ * The reference workloads (docs/PERFORMANCE.md, "Method") and their checks.
  *
  * Setup (registration, login, coupon creation) always goes through the handlers in this process:
  * it is not measured, and every target shares the same Redis, MySQL and queue. The measured part

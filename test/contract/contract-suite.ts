@@ -1,5 +1,5 @@
 /**
- * The HTTP contract of /work/shared/docs/api.md as a jest suite that runs against any `Api`: the
+ * The HTTP contract of docs/api.md as a jest suite that runs against any `Api`: the
  * handlers in process, or a real server over HTTP. Every row of the contract has a test here; the
  * bad-input corpus lives beside it (bad-input.ts).
  *
