@@ -10,6 +10,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
   stage: string;
+  /** In a Lambda container on AWS: one invocation at a time (serverless-offline sets IS_OFFLINE). */
+  onLambda: boolean;
   logLevel: LogLevel;
   redis: { url: string; cluster: boolean };
   mysql: {
@@ -149,6 +151,7 @@ export function readConfig(env: Env): Config {
 
   return {
     stage,
+    onLambda: Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE,
     logLevel: logLevel as LogLevel,
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),

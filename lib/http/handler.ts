@@ -5,6 +5,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { config } from '../config';
 import { describe, failedDependency, HttpError } from '../errors';
 import { logger } from '../logger';
 import { type HttpResult, json } from './response';
@@ -40,7 +41,9 @@ function httpErrors(): MiddlewareObj<Event, HttpResult> {
 function requestLogging(): MiddlewareObj<Event, HttpResult> {
   return {
     before: async (request) => {
-      logger.setContext({ requestId: request.context.awsRequestId });
+      // Where requests run concurrently (npm start, serverless-offline) a global context would
+      // mislabel lines; there the error middleware names the request id itself.
+      if (config().onLambda) logger.setContext({ requestId: request.context.awsRequestId });
     },
   };
 }

@@ -164,3 +164,11 @@ describe('every malformed variable names itself', () => {
     expect(configError({ ...PROD, QUEUE_URL: undefined }).message).toContain('QUEUE_URL');
   });
 });
+
+describe('onLambda', () => {
+  test('true in a Lambda container, false under serverless-offline and elsewhere', () => {
+    expect(readConfig({ AWS_LAMBDA_FUNCTION_NAME: 'seckill-dev-grabCoupon' }).onLambda).toBe(true);
+    expect(readConfig({ AWS_LAMBDA_FUNCTION_NAME: 'seckill-dev-grabCoupon', IS_OFFLINE: 'true' }).onLambda).toBe(false);
+    expect(readConfig({}).onLambda).toBe(false);
+  });
+});
