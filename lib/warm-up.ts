@@ -6,9 +6,12 @@
  * period (grabs that passed the script before the loss finish sending), then waits for the queue
  * to drain, and only then copies MySQL. One caller rebuilds, under a lock; the others wait for it.
  */
+
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { config } from './config';
 import { Unavailable } from './errors';
-import type { Services } from './services';
+import { type Services, services } from './services';
 
 export interface WarmupOptions {
   graceMs: number;
@@ -17,8 +20,6 @@ export interface WarmupOptions {
   /** How often to look at the queue and the lock. */
   pollMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function ensureWarm(s: Services, options: WarmupOptions): Promise<void> {
   const poll = options.pollMs ?? 100;
@@ -57,4 +58,9 @@ async function waitForDrain(s: Services, timeoutMs: number, poll: number): Promi
     empties = (await s.queue.backlog()) === 0 ? empties + 1 : 0;
     if (empties < 2) await sleep(poll);
   }
+}
+
+/** The rebuild where MySQL is at hand: the restoreCache function, `npm start`, the tests, the bench. */
+export function rebuildHere(): Promise<void> {
+  return ensureWarm(services(), config().warmup);
 }

@@ -12,10 +12,9 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { mysql } from '../lib/clients/mysql';
-import { config } from '../lib/config';
 import { useRestorer } from '../lib/restore-cache';
-import { closeServices, services } from '../lib/services';
-import { ensureWarm } from '../lib/warm-up';
+import { closeServices } from '../lib/services';
+import { rebuildHere } from '../lib/warm-up';
 import { type BundleResult, measureBundle } from './bench/bundle';
 import { type Ceiling, measureCeiling } from './bench/ceiling';
 import { type CostLine, costPerMillion, PRICES, serverlessSettings } from './bench/cost';
@@ -290,7 +289,7 @@ async function main(): Promise<number> {
 
   const stack = await startStack(o, root, logDir);
   // The in-process handlers rebuild a cold cache here, as `npm start` does.
-  useRestorer(() => ensureWarm(services(), config().warmup));
+  useRestorer(rebuildHere);
   const setup = inProcessTransport();
   const redisInfo = await stack.admin.info('server');
   const [mysqlRows] = await mysql().query<RowDataPacket[]>('SELECT VERSION() AS v, @@pid_file AS pidFile');

@@ -14,7 +14,7 @@ import { useRestorer } from '../lib/restore-cache';
 import { createApiServer } from '../lib/server/node-server';
 import { closeServices, services } from '../lib/services';
 import { sweepOutbox } from '../lib/sweep-outbox';
-import { ensureWarm } from '../lib/warm-up';
+import { rebuildHere } from '../lib/warm-up';
 import { log, prepareLocalRun } from './lib/local-stack';
 
 async function primary() {
@@ -69,7 +69,7 @@ async function primary() {
 
 function worker() {
   // MySQL is at hand in this process: rebuild a cold cache here rather than through Lambda.
-  useRestorer(() => ensureWarm(services(), config().warmup));
+  useRestorer(rebuildHere);
   const server = createApiServer();
   server.listen(config().local.httpPort);
   process.once('SIGTERM', () => {

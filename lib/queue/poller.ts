@@ -4,6 +4,7 @@
  * consumer did not report in `batchItemFailures` are deleted. Failed records become visible again
  * after the visibility timeout and the queue's redrive policy moves them to the DLQ.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
@@ -24,8 +25,6 @@ export interface PollerOptions {
 export interface Poller {
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function startPoller(options: PollerOptions): Poller {
   let running = true;

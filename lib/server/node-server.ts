@@ -4,78 +4,29 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { errorResponse } from '../http/handler';
 import { type HttpResult, json } from '../http/response';
 import { MAX_BODY_BYTES } from '../validation';
-import { matchRoute } from './routes';
+import { httpApiEvent, lambdaContext } from './invocation';
+import { type Match, matchRoute } from './routes';
 
-function lambdaContext(requestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'seckill',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:seckill',
-    memoryLimitInMB: '1024',
-    awsRequestId: requestId,
-    logGroupName: 'seckill',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-/** API Gateway joins repeated headers and query parameters with commas. */
-function joined(values: Iterable<[string, string]>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of values) out[k] = k in out ? `${out[k]},${v}` : v;
-  return out;
-}
-
-function toEvent(
-  req: IncomingMessage,
-  url: URL,
-  body: Buffer,
-  requestId: string,
-  match: ReturnType<typeof matchRoute>,
-) {
+function toEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, match: Match | undefined) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
-  const query = joined(url.searchParams);
-  const method = req.method ?? 'GET';
-  return {
-    version: '2.0',
-    routeKey: match?.routeKey ?? '$default',
+  return httpApiEvent({
+    method: req.method ?? 'GET',
     rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    queryStringParameters: url.search ? query : undefined,
+    rawQuery: url.search.slice(1),
+    routeKey: match?.routeKey ?? '$default',
     pathParameters: match?.pathParameters,
+    headers,
     body: body.length ? body.toString('utf8') : undefined,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'seckill',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: 'seckill',
-      http: {
-        method,
-        path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId,
-      routeKey: match?.routeKey ?? '$default',
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-  } satisfies APIGatewayProxyEventV2;
+    requestId,
+    sourceIp: req.socket.remoteAddress ?? '',
+    protocol: `HTTP/${req.httpVersion}`,
+  });
 }
 
 function send(res: ServerResponse, result: HttpResult): void {
@@ -118,7 +69,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   let result: HttpResult;
   try {
-    result = await match.handler(toEvent(req, url, Buffer.concat(chunks), requestId, match), lambdaContext(requestId));
+    result = await match.handler(
+      toEvent(req, url, Buffer.concat(chunks), requestId, match),
+      lambdaContext('seckill', requestId),
+    );
   } catch (e: unknown) {
     result = errorResponse(e, requestId);
   }

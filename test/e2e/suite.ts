@@ -6,17 +6,9 @@
 import { describeBadInput } from '../contract/bad-input';
 import { type ContractTarget, describeContract } from '../contract/contract-suite';
 import { type Client, client, httpApi } from '../helpers/api';
+import { inParallel, statusCounts } from '../helpers/faults';
 import { type RunningServer, startServer } from '../helpers/offline';
 import { type Stack, startStack } from '../helpers/stack';
-
-async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 export function describeEndToEnd(label: string, script: 'scripts/dev.ts' | 'scripts/start.ts'): void {
   let server: RunningServer;
@@ -42,21 +34,16 @@ export function describeEndToEnd(label: string, script: 'scripts/dev.ts' | 'scri
   test(`${label}: 300 customers grab a coupon of 50 with 100 requests in flight; exactly 50 win and 50 rows land`, async () => {
     const seller = await api.user('conc_seller', 'saler');
     expect((await api.createCoupon(seller, 'conc_seller', { name: 'hot', amount: 50, stock: 1 })).status).toBe(201);
-    const tokens: string[] = [];
-    await pool(
-      Array.from({ length: 300 }, (_, i) => `conc_c${i}`),
+    const tokens = await inParallel(
       10,
-      async (name) => {
-        tokens.push(await api.user(name, 'customer'));
-      },
+      Array.from({ length: 300 }, (_, i) => () => api.user(`conc_c${i}`, 'customer')),
     );
 
-    const statuses = new Map<number, number>();
-    await pool(tokens, 100, async (token) => {
-      const res = await api.grab(token, 'conc_seller', 'hot');
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    });
-    expect(Object.fromEntries(statuses)).toEqual({ 201: 50, 204: 250 });
+    const grabs = await inParallel(
+      100,
+      tokens.map((token) => () => api.grab(token, 'conc_seller', 'hot')),
+    );
+    expect(statusCounts(grabs.map((r) => r.status))).toEqual({ 201: 50, 204: 250 });
 
     await stack.drain(60_000);
     const [rows] = await stack.db.query<any[]>(

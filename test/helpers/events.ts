@@ -1,6 +1,7 @@
 /** Typed builders for the events the handlers receive: API Gateway HTTP API (v2) and SQS. */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { httpApiEvent, lambdaContext as invocationContext } from '../../lib/server/invocation';
 
 export interface HttpRequest {
   method: string;
@@ -14,30 +15,15 @@ export interface HttpRequest {
 }
 
 export function httpEvent(r: HttpRequest): APIGatewayProxyEventV2 {
-  const body = r.rawBody ?? (r.body === undefined ? undefined : JSON.stringify(r.body));
-  return {
-    version: '2.0',
-    routeKey: `${r.method} ${r.path}`,
+  return httpApiEvent({
+    method: r.method,
     rawPath: r.path,
-    rawQueryString: new URLSearchParams(r.query ?? {}).toString(),
-    headers: { 'content-type': 'application/json', ...(r.headers ?? {}) },
-    queryStringParameters: r.query,
+    rawQuery: new URLSearchParams(r.query ?? {}).toString(),
+    routeKey: `${r.method} ${r.path}`,
     pathParameters: r.pathParameters,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: r.method, path: r.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
-      requestId: randomUUID(),
-      routeKey: `${r.method} ${r.path}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-  };
+    headers: { 'content-type': 'application/json', 'user-agent': 'jest', ...(r.headers ?? {}) },
+    body: r.rawBody ?? (r.body === undefined ? undefined : JSON.stringify(r.body)),
+  });
 }
 
 export function sqsRecord(body: string | object, overrides: Partial<SQSRecord> = {}): SQSRecord {
@@ -64,19 +50,7 @@ export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records };
 }
 
+/** A Lambda context for one invocation. */
 export function lambdaContext(name = 'test'): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return invocationContext(name);
 }

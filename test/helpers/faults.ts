@@ -5,11 +5,13 @@
  * Every process started here is stopped (and every data directory removed) by `stopAll()`: call it
  * in `afterAll`, so that a test failing half-way leaves nothing running.
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { couponKeys } from '../../lib/keys';
@@ -17,7 +19,7 @@ import { freePort } from '../../scripts/lib/ports';
 
 const ROOT = join(__dirname, '..', '..');
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** Polls `probe` until it returns something truthy; fails naming `what` after `timeoutMs`. */
 export async function waitFor<T>(

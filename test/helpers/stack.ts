@@ -3,6 +3,7 @@
  * Redis database (flushed) and queues (created on the run's SQS endpoint), plus a poller that hands
  * batches to the real consumer handler exactly as the Lambda event source would.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { Redis } from 'ioredis';
@@ -31,7 +32,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 export async function startStack(
   options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
