@@ -18,7 +18,7 @@ export async function startServer(
   extraEnv: Record<string, string> = {},
   timeoutMs = 120_000,
 ): Promise<RunningServer> {
-  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  const worker = Number(process.env.SECKILL_TEST_WORKER ?? 1);
   const httpPort = 3100 + worker * 10;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),

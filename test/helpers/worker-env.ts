@@ -2,7 +2,10 @@
  * Runs in every test worker before any module loads: each worker gets its own Redis database,
  * MySQL database and queues, so test files can flush and fault-inject without touching each other.
  */
-const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+// SECKILL_TEST_SLOT (0-6) moves the whole run to other databases and ports, so two checkouts can
+// run their tests side by side on one machine.
+const worker = Number(process.env.JEST_WORKER_ID ?? 1) + 2 * Number(process.env.SECKILL_TEST_SLOT ?? 0);
+process.env.SECKILL_TEST_WORKER = String(worker);
 const run = process.env.SECKILL_TEST_RUN ?? String(process.pid);
 
 process.env.STAGE = 'test';
