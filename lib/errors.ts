@@ -43,6 +43,13 @@ export class Unavailable extends HttpError {
   }
 }
 
+/** The process is at capacity (e.g. password hashing): a fast, honest refusal instead of a timeout. */
+export class ServerBusy extends HttpError {
+  constructor(extra?: ExtraBody) {
+    super(503, 'Server busy. Retry shortly.', extra, { 'Retry-After': '1' });
+  }
+}
+
 /** The message of an unknown error, for logs only: never sent to a client. */
 export function describe(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
