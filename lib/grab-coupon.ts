@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from './auth/tokens';
 import { config } from './config';
-import { DependencyError, describe, Unauthorized } from './errors';
+import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
 import type { SaleServices } from './sale-services';
 import type { GrabResult, ReleaseResult } from './stores/types';
@@ -62,7 +62,7 @@ export async function grabCoupon(
     if (typeof acked !== 'number' || acked < waitReplicas) {
       const cause = typeof acked === 'number' ? new Error(`${acked} of ${waitReplicas} replicas acknowledged`) : acked;
       await release(s, grab, 'no replica acknowledged the grab', cause, deadline);
-      throw cause instanceof DependencyError ? cause : new DependencyError('cache', cause);
+      throw new Unavailable('The grab could not be made durable in the cache. Nothing was taken; retry shortly.');
     }
   }
 
@@ -83,7 +83,7 @@ export async function grabCoupon(
     const released = await release(s, grab, 'the queue send failed', sendError, deadline);
     if (released !== 'stands') {
       await s.cache.removeHolding(caller.username, result.holding).catch(() => {});
-      throw sendError instanceof DependencyError ? sendError : new DependencyError('queue', sendError);
+      throw new Unavailable('The grab could not be queued. Nothing was taken; retry shortly.');
     }
     logger.warn('grab stands: the queue took its message despite the failed send', {
       seller,

@@ -50,11 +50,13 @@ export async function awaitWarmCache(cache: SaleCache, deadline: number): Promis
 
 async function startRebuild(cache: SaleCache): Promise<void> {
   if (restorer) {
-    running ??= restorer()
-      .catch((e: unknown) => logger.error('cache rebuild failed', { error: describe(e) }))
-      .finally(() => {
-        running = undefined;
-      });
+    if (!running) {
+      running = restorer()
+        .catch((e: unknown) => logger.error('cache rebuild failed', { error: describe(e) }))
+        .finally(() => {
+          running = undefined;
+        });
+    }
     return;
   }
   // Many cold requests at once: one invocation every few seconds is enough (the rebuild takes a lock).

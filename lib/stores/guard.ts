@@ -14,12 +14,13 @@ export function guard<T extends object>(store: T, dependency: Dependency, isFail
   let proto: object | null = store;
   while (proto && proto !== Object.prototype) {
     for (const key of Object.getOwnPropertyNames(proto)) {
-      const method = (store as Record<string, unknown>)[key];
-      if (key === 'constructor' || typeof method !== 'function' || Object.hasOwn(guarded, key)) continue;
+      const methods = store as Record<string, unknown>;
+      if (key === 'constructor' || typeof methods[key] !== 'function' || Object.hasOwn(guarded, key)) continue;
       Object.defineProperty(guarded, key, {
         value: (...args: unknown[]) => {
           try {
-            const out = (method as (...a: unknown[]) => unknown).apply(store, args);
+            // Looked up at each call, so a method replaced later (a test's spy) is the one called.
+            const out = (methods[key] as (...a: unknown[]) => unknown).apply(store, args);
             return out instanceof Promise ? out.catch(wrap) : out;
           } catch (e: unknown) {
             return wrap(e);
