@@ -11,7 +11,7 @@ import { describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
 import type { SaleServices } from './sale-services';
 import type { GrabResult } from './stores/types';
-import { isValidCouponName, isValidUsername } from './validation';
+import { isValidUsername, normalizeCouponName } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
 
@@ -19,10 +19,12 @@ export async function grabCoupon(
   s: SaleServices,
   caller: Caller,
   seller: string | undefined,
-  name: string | undefined,
+  rawName: string | undefined,
 ): Promise<GrabOutcome> {
   if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
-  if (!isValidUsername(seller) || !isValidCouponName(name)) return 'not-found';
+  // Names are stored in NFC: the path's spelling is normalized the same way.
+  const name = normalizeCouponName(rawName);
+  if (!isValidUsername(seller) || name === undefined) return 'not-found';
 
   const requestId = randomUUID();
   const grabbedAtMs = Date.now();

@@ -60,9 +60,49 @@ export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
       'DEALLOCATE PREPARE alter_name',
     ],
   },
+  {
+    version: 3,
+    // api.md: usernames are unique regardless of case, and a name of dots alone cannot be addressed.
+    // Existing users that would break either rule are renamed (docs/ARCHITECTURE.md, "Names"): the
+    // oldest of a case-insensitive group keeps its name; each later one, and each dot-only name,
+    // becomes `<name cut to fit>-<id>` (`user-<id>` for dots), across users, coupons and
+    // purchases, and is recorded in `username_renames`.
+    name: 'usernames unique regardless of case; no usernames of dots alone',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS username_renames (
+        user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        old_username VARCHAR(32) NOT NULL,
+        new_username VARCHAR(32) NOT NULL,
+        renamed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `INSERT IGNORE INTO username_renames (user_id, old_username, new_username)
+        SELECT u.id, u.username,
+          IF(u.username REGEXP '^[.]+$', CONCAT('user-', u.id),
+             CONCAT(LEFT(u.username, 31 - CHAR_LENGTH(u.id)), '-', u.id))
+        FROM users u
+        WHERE u.username REGEXP '^[.]+$'
+           OR EXISTS (SELECT 1 FROM users o WHERE LOWER(o.username) = LOWER(u.username) AND o.id < u.id)`,
+      `UPDATE coupons c JOIN username_renames r ON c.seller = r.old_username
+        JOIN users u ON u.id = r.user_id AND u.username = r.old_username
+        SET c.seller = r.new_username`,
+      `UPDATE purchases p JOIN username_renames r ON p.username = r.old_username
+        JOIN users u ON u.id = r.user_id AND u.username = r.old_username
+        SET p.username = r.new_username`,
+      `UPDATE users u JOIN username_renames r ON u.id = r.user_id AND u.username = r.old_username
+        SET u.username = r.new_username`,
+      `ALTER TABLE users
+        ADD COLUMN username_folded VARCHAR(32) AS (LOWER(username)) STORED,
+        ADD UNIQUE KEY uq_users_username_folded (username_folded)`,
+    ],
+  },
 ];
 
-export async function migrate(cfg: Config['mysql'], log: (line: string) => void = () => {}): Promise<number[]> {
+/** Applies the pending migrations, up to `upTo` (every one by default); returns those applied. */
+export async function migrate(
+  cfg: Config['mysql'],
+  log: (line: string) => void = () => {},
+  upTo = Number.POSITIVE_INFINITY,
+): Promise<number[]> {
   const { host, port, user, password, database } = cfg;
   const server = await createConnection({ host, port, user, password, connectTimeout: 3000 });
   try {
@@ -74,13 +114,13 @@ export async function migrate(cfg: Config['mysql'], log: (line: string) => void 
   }
   const db = await createConnection({ host, port, user, password, database, connectTimeout: 3000 });
   try {
-    return await applyPending(db, log);
+    return await applyPending(db, log, upTo);
   } finally {
     await db.end();
   }
 }
 
-async function applyPending(db: Connection, log: (line: string) => void): Promise<number[]> {
+async function applyPending(db: Connection, log: (line: string) => void, upTo: number): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT NOT NULL PRIMARY KEY,
     name VARCHAR(255) NOT NULL,
@@ -93,10 +133,16 @@ async function applyPending(db: Connection, log: (line: string) => void): Promis
     const done = new Set((rows as { version: number }[]).map((r) => r.version));
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       for (const statement of m.sql) await db.query(statement);
       await db.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
       log(`applied migration ${m.version}: ${m.name}`);
+      if (m.version === 3) {
+        const [renamed] = await db.query('SELECT COUNT(*) AS n FROM username_renames');
+        const n = Number((renamed as { n: number }[])[0]?.n ?? 0);
+        // Redis still holds the old spellings until it is rebuilt from MySQL.
+        if (n > 0) log(`renamed ${n} users (see username_renames): flush Redis so the cache is rebuilt`);
+      }
       applied.push(m.version);
     }
     return applied;
