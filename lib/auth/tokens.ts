@@ -79,9 +79,8 @@ export function verifyTokenSync(token: string | undefined, secret: Secret, nowMs
 
   // The header first: only HS256, and nothing this verifier does not understand (`crit`, `b64`).
   const h = jsonSegment(header);
-  if (!h || h.alg !== 'HS256' || (h.typ !== undefined && h.typ !== 'JWT') || 'crit' in h || 'b64' in h) {
-    return undefined;
-  }
+  if (h === undefined || h.alg !== 'HS256') return undefined;
+  if ((h.typ !== undefined && h.typ !== 'JWT') || 'crit' in h || 'b64' in h) return undefined;
   const expected = hmac(secret, `${header}.${payload}`);
   const given = Buffer.from(signature, 'base64url');
   // Non-canonical base64url (stray trailing bits) would decode to the same bytes: refuse it.

@@ -1,6 +1,11 @@
 import { ConfigError, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 
-const PROD = { STAGE: 'prod', JWT_SECRET: 'x'.repeat(32), QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' };
+const PROD = {
+  STAGE: 'prod',
+  JWT_SECRET: 'x'.repeat(32),
+  MYSQL_PASSWORD: 'pw',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+};
 
 function configError(env: Record<string, string | undefined>): ConfigError {
   try {
@@ -158,6 +163,14 @@ describe('every malformed variable names itself', () => {
 
   test('a deployed stage requires JWT_SECRET (no development default)', () => {
     expect(configError({ ...PROD, JWT_SECRET: undefined }).message).toContain('JWT_SECRET');
+  });
+
+  test('a deployed stage requires MYSQL_PASSWORD, set and not empty; local stages default to empty', () => {
+    expect(configError({ ...PROD, MYSQL_PASSWORD: undefined }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, MYSQL_PASSWORD: '' }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, JWT_SECRET: '' }).message).toMatch(/^JWT_SECRET is required/);
+    expect(readConfig({ STAGE: 'test' }).mysql.password).toBe('');
+    expect(readConfig({ STAGE: 'local', MYSQL_PASSWORD: '' }).mysql.password).toBe('');
   });
 
   test('a deployed stage requires QUEUE_URL', () => {
