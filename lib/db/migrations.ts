@@ -1,12 +1,54 @@
 /**
  * The schema, as ordered migrations. `migrate()` applies the ones not yet recorded in
  * `schema_migrations`; running it again changes nothing. Names and usernames use a binary collation
- * so MySQL compares them exactly as Redis keys do (`C1` and `c1` are different coupons).
+ * so MySQL compares them exactly as Redis keys do (`C1` and `c1` are different coupons); usernames
+ * are also unique regardless of case, through a unique key on their lower-case form (migration 3).
  */
 import { type Connection, createConnection } from 'mysql2/promise';
 import type { Config } from '../config';
+import { isValidCouponName } from '../validation';
 
-export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
+type Log = (line: string) => void;
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string[];
+  /** A step SQL cannot express (Unicode normalization), run after `sql`. */
+  run?: (db: Connection, log: Log) => Promise<void>;
+}
+
+/**
+ * Coupon names that break the rules of api.md (not NFC, format characters, dots alone) are renamed:
+ * format characters removed and NFC applied; when that leaves nothing addressable, `coupon-<id>`;
+ * when the seller already has that name, the name cut to fit plus `-<id>`. Recorded in
+ * `coupon_renames`. Purchases refer to coupons by id, so only the coupon row changes.
+ */
+async function renameCouponNames(db: Connection, log: Log): Promise<void> {
+  const [rows] = await db.query('SELECT id, seller, name FROM coupons ORDER BY id');
+  const coupons = rows as { id: number; seller: string; name: string }[];
+  const taken = new Set(coupons.map((c) => `${c.seller}/${c.name}`));
+  let renamed = 0;
+  for (const c of coupons) {
+    if (isValidCouponName(c.name as unknown)) continue;
+    const id = String(c.id);
+    const cleaned = [...c.name.replace(/\p{Cf}/gu, '').normalize('NFC')].slice(0, 60).join('');
+    let name = isValidCouponName(cleaned) ? cleaned : `coupon-${id}`;
+    if (taken.has(`${c.seller}/${name}`)) name = `${[...name].slice(0, 59 - id.length).join('')}-${id}`;
+    taken.add(`${c.seller}/${name}`);
+    await db.query('INSERT IGNORE INTO coupon_renames (coupon_id, old_name, new_name) VALUES (?, ?, ?)', [
+      c.id,
+      c.name,
+      name,
+    ]);
+    await db.query('UPDATE coupons SET name = ? WHERE id = ? AND name = ?', [name, c.id, c.name]);
+    renamed++;
+  }
+  // Redis still holds the old names until it is rebuilt from MySQL.
+  if (renamed > 0) log(`renamed ${renamed} coupons (see coupon_renames): flush Redis so the cache is rebuilt`);
+}
+
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'users, coupons, purchases, revoked tokens',
@@ -95,12 +137,25 @@ export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
         ADD UNIQUE KEY uq_users_username_folded (username_folded)`,
     ],
   },
+  {
+    version: 4,
+    name: 'coupon names in NFC, without format characters, not of dots alone',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS coupon_renames (
+        coupon_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        old_name VARCHAR(60) NOT NULL,
+        new_name VARCHAR(60) NOT NULL,
+        renamed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+    run: renameCouponNames,
+  },
 ];
 
 /** Applies the pending migrations, up to `upTo` (every one by default); returns those applied. */
 export async function migrate(
   cfg: Config['mysql'],
-  log: (line: string) => void = () => {},
+  log: Log = () => {},
   upTo = Number.POSITIVE_INFINITY,
 ): Promise<number[]> {
   const { host, port, user, password, database } = cfg;
@@ -120,7 +175,7 @@ export async function migrate(
   }
 }
 
-async function applyPending(db: Connection, log: (line: string) => void, upTo: number): Promise<number[]> {
+async function applyPending(db: Connection, log: Log, upTo: number): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT NOT NULL PRIMARY KEY,
     name VARCHAR(255) NOT NULL,
@@ -135,6 +190,7 @@ async function applyPending(db: Connection, log: (line: string) => void, upTo: n
     for (const m of MIGRATIONS) {
       if (done.has(m.version) || m.version > upTo) continue;
       for (const statement of m.sql) await db.query(statement);
+      await m.run?.(db, log);
       await db.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
       log(`applied migration ${m.version}: ${m.name}`);
       if (m.version === 3) {

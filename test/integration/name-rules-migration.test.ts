@@ -1,8 +1,8 @@
 /**
- * Migration 3 on a database that already holds users the new name rules forbid: `Alice` beside
- * `alice`, and `..`. The oldest of a case-insensitive group keeps its name, the others are renamed
- * everywhere (users, coupons, purchases) and recorded; afterwards MySQL itself refuses a new
- * spelling of a taken name.
+ * Migrations 3 and 4 on a database that already holds names the new rules forbid. Users: `Alice`
+ * beside `alice`, and `..`: the oldest of a case-insensitive group keeps its name, the others are
+ * renamed everywhere (users, coupons, purchases) and recorded; afterwards MySQL itself refuses a new
+ * spelling of a taken name. Coupons: NFD spellings, format characters, dots alone.
  */
 import { type Connection, createConnection, type RowDataPacket } from 'mysql2/promise';
 import { config } from '../../lib/config';
@@ -10,21 +10,26 @@ import { migrate } from '../../lib/db/migrations';
 
 const database = `${config().mysql.database}_names`;
 const cfg = { ...config().mysql, database };
-let db: Connection;
+let current: Connection | undefined;
 
-beforeAll(async () => {
+/** This file's database, emptied and migrated up to `version`. */
+async function freshDatabase(version: number): Promise<Connection> {
+  await current?.end();
   const server = await createConnection({ ...cfg, database: undefined });
   await server.query(`DROP DATABASE IF EXISTS \`${database}\``);
   await server.end();
-  await migrate(cfg, () => {}, 2);
-  db = await createConnection(cfg);
-});
+  await migrate(cfg, () => {}, version);
+  current = await createConnection(cfg);
+  return current;
+}
+
 afterAll(async () => {
-  await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await db.end();
+  await current?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await current?.end();
 });
 
 test('colliding and dot-only usernames are renamed everywhere, then MySQL refuses other spellings', async () => {
+  const db = await freshDatabase(2);
   const user = async (username: string, kind: string) => {
     const [r] = await db.query<any>('INSERT INTO users (username, kind, password_hash) VALUES (?, ?, ?)', [
       username,
@@ -50,7 +55,7 @@ test('colliding and dot-only usernames are renamed everywhere, then MySQL refuse
   );
 
   const lines: string[] = [];
-  expect(await migrate(cfg, (line) => lines.push(line))).toEqual([3]);
+  expect(await migrate(cfg, (line) => lines.push(line), 3)).toEqual([3]);
   expect(lines.join('\n')).toMatch(/renamed 4 users/);
 
   const [users] = await db.query<RowDataPacket[]>('SELECT id, username FROM users ORDER BY id');
@@ -80,5 +85,45 @@ test('colliding and dot-only usernames are renamed everywhere, then MySQL refuse
 
   await expect(user('BOB', 'customer')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
   await expect(user('bOb', 'customer')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
-  expect(await migrate(cfg)).toEqual([]);
+  expect(await migrate(cfg, () => {}, 3)).toEqual([]);
+});
+
+test('coupon names are brought to NFC without format characters; look-alikes of a name kept get the id appended', async () => {
+  const db = await freshDatabase(3);
+  const coupon = async (seller: string, name: string) => {
+    const [r] = await db.query<any>(
+      'INSERT INTO coupons (seller, name, amount, `left`, stock) VALUES (?, ?, 1, 1, 1)',
+      [seller, name],
+    );
+    return Number(r.insertId);
+  };
+  const nfc = await coupon('s1', 'caf\u00e9');
+  const nfd = await coupon('s1', 'cafe\u0301');
+  const zw = await coupon('s1', 'caf\u00e9\u200b');
+  const alone = await coupon('s2', 'cafe\u0301');
+  const dots = await coupon('s2', '..');
+  const bidi = await coupon('s2', '\u202eevil');
+  const format = await coupon('s2', '\u200b');
+  const plain = await coupon('s2', 'plain');
+  await db.query('INSERT INTO purchases (coupon_id, username, grabbed_at) VALUES (?, ?, NOW())', [nfd, 'bob']);
+
+  const lines: string[] = [];
+  expect(await migrate(cfg, (line) => lines.push(line))).toEqual([4]);
+  expect(lines.join('\n')).toMatch(/renamed 6 coupons/);
+
+  const [rows] = await db.query<RowDataPacket[]>('SELECT id, seller, name FROM coupons ORDER BY id');
+  expect(rows.map((r) => [r.id, r.seller, r.name])).toEqual([
+    [nfc, 's1', 'caf\u00e9'],
+    [nfd, 's1', `caf\u00e9-${nfd}`],
+    [zw, 's1', `caf\u00e9-${zw}`],
+    [alone, 's2', 'caf\u00e9'],
+    [dots, 's2', `coupon-${dots}`],
+    [bidi, 's2', 'evil'],
+    [format, 's2', `coupon-${format}`],
+    [plain, 's2', 'plain'],
+  ]);
+  const [purchases] = await db.query<RowDataPacket[]>('SELECT coupon_id FROM purchases');
+  expect(purchases.map((r) => Number(r.coupon_id))).toEqual([nfd]);
+  const [renames] = await db.query<RowDataPacket[]>('SELECT coupon_id, old_name, new_name FROM coupon_renames');
+  expect(renames).toHaveLength(6);
 });
