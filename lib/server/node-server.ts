@@ -3,7 +3,8 @@
  * Gateway HTTP API (payload 2.0) event the handlers receive on AWS. Used by `npm start`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errorResponse } from '../http/handler';
 import { type HttpResult, json } from '../http/response';
 import { MAX_BODY_BYTES } from '../validation';
@@ -137,5 +138,29 @@ export function createApiServer(limits: ServerLimits): Server {
       });
     },
   );
+  server.on('clientError', answerClientError);
   return server;
+}
+
+const CLIENT_ERRORS: Record<number, string> = {
+  400: 'Malformed request.',
+  408: 'Request timeout.',
+  431: 'Request headers too large.',
+};
+
+/**
+ * A request Node's parser refused (bad syntax, headers too large, too slow) gets the contract's
+ * JSON body too, instead of Node's bare status line; a connection already gone is just closed.
+ */
+function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
+  if (e.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = e.code === 'HPE_HEADER_OVERFLOW' ? 431 : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ errMsg: CLIENT_ERRORS[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

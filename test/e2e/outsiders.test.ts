@@ -175,6 +175,23 @@ describe('npm start under a production stage', () => {
     expect(typeof JSON.parse(res.body).errMsg).toBe('string');
   });
 
+  test.each([
+    ['a header line without a colon', 'GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400],
+    ['a NUL in a header value', 'GET /api/health HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400],
+    ['a space in the method', 'GE T /api/health HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['an unknown HTTP version', 'GET /api/health HTTP/9.9\r\nHost: x\r\n\r\n', 400],
+    [
+      'two content lengths',
+      'POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{}',
+      400,
+    ],
+    ['a 128 KB header', `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(128 * 1024)}\r\n\r\n`, 431],
+  ])('a request the parser refuses (%s): its 4xx, with errMsg', async (_label, text, status) => {
+    const res = await rawRequest(port, text);
+    expect(res.status).toBe(status);
+    expect(typeof JSON.parse(res.body).errMsg).toBe('string');
+  });
+
   test('a kind nested 4,200 arrays deep gets 400', async () => {
     const body = `{"username":"deep_u","password":"secret123","kind":${'['.repeat(4200)}${']'.repeat(4200)}}`;
     const res = await api.api.request('POST', '/api/users', { body });
@@ -217,6 +234,7 @@ describe('npm start under a production stage', () => {
     });
     expect(res.closedAfterMs).toBeLessThan(6000);
     expect(res.data).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(res.data.split('\r\n\r\n')[1] ?? '')).toEqual({ errMsg: 'Request timeout.' });
   });
 });
 
