@@ -114,6 +114,9 @@ function str(env: Env, name: string, fallback?: string): string {
  */
 function required(env: Env, name: string, stage: string, developmentValue: string): string {
   const value = env[name];
+  // serverless.yml's `{{resolve:ssm:...}}` reaches a process unresolved outside CloudFormation
+  // (serverless-offline): a string anyone can read in the source, never a secret.
+  if (value?.startsWith('{{resolve:')) throw new ConfigError(`${name} is an unresolved reference: ${value}`);
   if (value !== undefined && value !== '') return value;
   if (stage === 'local' || stage === 'test') return developmentValue;
   throw new ConfigError(`${name} is required when STAGE is "${stage}" (only local and test have a development value)`);

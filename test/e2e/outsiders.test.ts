@@ -239,19 +239,40 @@ describe('npm start under a production stage', () => {
 });
 
 /**
- * serverless-offline answers these itself, before any handler, as API Gateway does on AWS: a 4xx,
- * never a 5xx, but its own JSON (`{"statusCode", "error", ...}`) without `errMsg`. Giving them the
- * contract's body needs a `$default` route in serverless.yml (docs/ARCHITECTURE.md, "Known limits").
+ * `npm run dev` in a production stage: serverless.yml's secrets for such a stage are SSM references
+ * only CloudFormation resolves; the runner hands serverless-offline the configured ones instead.
+ * serverless-offline answers odd targets itself, before any handler, as API Gateway does on AWS: a
+ * 4xx, never a 5xx, but its own JSON (`{"statusCode", "error", ...}`) without `errMsg`. Giving them
+ * the contract's body needs a `$default` route in serverless.yml (docs/ARCHITECTURE.md, "Known limits").
  */
-describe('npm run dev (serverless-offline): odd request targets', () => {
+describe('npm run dev (serverless-offline) under a production stage', () => {
   let server: RunningServer;
   let port: number;
 
   beforeAll(async () => {
-    server = await startServer('scripts/dev.ts', { QUEUE_URL: stack.queueUrl });
+    server = await startServer('scripts/dev.ts', prodEnv());
     port = Number(new URL(server.baseUrl).port);
   }, 180_000);
   afterAll(() => server?.stop());
+
+  test('the handlers use the configured secret: not the development one, not the unresolved SSM reference', async () => {
+    const api = client(httpApi(server.baseUrl));
+    await api.user('devprod_user', 'customer');
+    const sign = (secret: string) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ kind: 'customer' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject('devprod_user')
+        .setJti(randomUUID())
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(new TextEncoder().encode(secret));
+    };
+    for (const secret of [DEV_JWT_SECRET, '{{resolve:ssm:/seckill/prod/jwt-secret}}']) {
+      expect((await api.list(await sign(secret), 'devprod_user')).status).toBe(401);
+    }
+    expect((await api.list(await sign(PROD_SECRET), 'devprod_user')).status).toBe(204);
+  });
 
   test.each(ODD_TARGETS)('%s: a 4xx with a JSON body, never a 5xx', async (_label, line) => {
     const res = await rawRequest(port, `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);

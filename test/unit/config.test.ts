@@ -201,6 +201,12 @@ describe('every malformed variable names itself', () => {
     expect(readConfig({ STAGE: 'local', MYSQL_PASSWORD: '' }).mysql.password).toBe('');
   });
 
+  test('an unresolved CloudFormation reference is not a secret', () => {
+    const ref = '{{resolve:ssm:/seckill/prod/jwt-secret}}';
+    expect(configError({ ...PROD, JWT_SECRET: ref }).message).toBe(`JWT_SECRET is an unresolved reference: ${ref}`);
+    expect(configError({ STAGE: 'local', MYSQL_PASSWORD: '{{resolve:ssm:/x}}' }).message).toMatch(/^MYSQL_PASSWORD/);
+  });
+
   test('a deployed stage requires QUEUE_URL', () => {
     expect(configError({ ...PROD, QUEUE_URL: undefined }).message).toContain('QUEUE_URL');
   });
