@@ -13,6 +13,7 @@ import type { Caller } from './auth/tokens';
 import { config } from './config';
 import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
+import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import type { GrabResult, ReleaseResult } from './stores/types';
 import { isValidUsername, normalizeCouponName } from './validation';
@@ -44,13 +45,12 @@ export async function grabCoupon(
 
   const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID() };
   const grabbedAtMs = Date.now();
-  let result: GrabResult;
-  try {
-    result = await s.cache.grab(seller, name, caller.username, grab.requestId, grabbedAtMs);
-  } catch (e: unknown) {
-    // The script may have run before the connection failed: undo it, if it did.
-    await release(s, grab, 'the grab script failed', e, deadline);
-    throw e;
+  let result = await takeCoupon(s, grab, grabbedAtMs, deadline);
+  // Redis may have lost its data after this request's session check: "not found" is only an
+  // answer from a warm cache (one more round trip, on this rare outcome only).
+  if (result.outcome === 'not-found' && !(await s.cache.isWarm())) {
+    await awaitWarmCache(s.cache, deadline);
+    result = await takeCoupon(s, grab, grabbedAtMs, deadline);
   }
   if (result.outcome !== 'granted') return result.outcome;
 
@@ -107,6 +107,16 @@ export async function grabCoupon(
     logger.warn('outbox entry not cleared', { seller, coupon: name, error: describe(e) });
   });
   return 'granted';
+}
+
+async function takeCoupon(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
+  try {
+    return await s.cache.grab(grab.seller, grab.name, grab.username, grab.requestId, grabbedAtMs);
+  } catch (e: unknown) {
+    // The script may have run before the connection failed: undo it, if it did.
+    await release(s, grab, 'the grab script failed', e, deadline);
+    throw e;
+  }
 }
 
 /**
