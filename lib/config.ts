@@ -74,6 +74,10 @@ export interface Config {
     consumerBatchWindowMs: number;
     /** HTTP worker processes of `npm start`. */
     serverWorkers: number;
+    /** `npm start`: a client must send all its headers within this time (slow clients). */
+    headersTimeoutMs: number;
+    /** `npm start`: a client must send its whole request within this time. */
+    requestTimeoutMs: number;
   };
   /**
    * The time limit of an HTTP handler (the Lambda timeout of the HTTP functions). Every dependency
@@ -102,6 +106,20 @@ function str(env: Env, name: string, fallback?: string): string {
   if (value !== undefined && value !== '') return value;
   if (fallback !== undefined) return fallback;
   throw new ConfigError(`${name} is required but not set`);
+}
+
+/**
+ * A secret: `local` and `test` fall back to its development value (MySQL: the empty password of a
+ * local root), any other stage must set it, non-empty. No other code fills in a secret.
+ */
+function required(env: Env, name: string, stage: string, developmentValue: string): string {
+  const value = env[name];
+  // serverless.yml's `{{resolve:ssm:...}}` reaches a process unresolved outside CloudFormation
+  // (serverless-offline): a string anyone can read in the source, never a secret.
+  if (value?.startsWith('{{resolve:')) throw new ConfigError(`${name} is an unresolved reference: ${value}`);
+  if (value !== undefined && value !== '') return value;
+  if (stage === 'local' || stage === 'test') return developmentValue;
+  throw new ConfigError(`${name} is required when STAGE is "${stage}" (only local and test have a development value)`);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -153,8 +171,10 @@ export function readConfig(env: Env): Config {
       : '';
   if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
 
-  const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : undefined);
+  const secret = required(env, 'JWT_SECRET', stage, DEV_JWT_SECRET);
   if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  // An empty password is a local database's; a deployed stage must say what it is.
+  const mysqlPassword = required(env, 'MYSQL_PASSWORD', stage, '');
 
   const budget = timeBudget(env);
   const { sendTimeoutMs } = budget;
@@ -186,7 +206,7 @@ export function readConfig(env: Env): Config {
       host: str(env, 'MYSQL_HOST', '127.0.0.1'),
       port: int(env, 'MYSQL_PORT', 3306, 1, 65535),
       user: str(env, 'MYSQL_USER', 'root'),
-      password: env.MYSQL_PASSWORD ?? '',
+      password: mysqlPassword,
       database: str(env, 'MYSQL_DATABASE', 'seckill'),
       connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', 10, 1, 1000),
     },
@@ -224,6 +244,8 @@ export function readConfig(env: Env): Config {
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
       serverWorkers: int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256),
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     },
     handlerTimeoutMs: budget.handlerTimeoutMs,
     warmup: {

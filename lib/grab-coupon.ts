@@ -16,7 +16,7 @@ import { logger } from './logger';
 import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import type { GrabResult, ReleaseResult } from './stores/types';
-import { isValidCouponName, isValidUsername } from './validation';
+import { isValidUsername, normalizeCouponName } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
 
@@ -35,11 +35,13 @@ export async function grabCoupon(
   s: SaleServices,
   caller: Caller,
   seller: string | undefined,
-  name: string | undefined,
+  rawName: string | undefined,
   deadline = Date.now() + config().handlerTimeoutMs,
 ): Promise<GrabOutcome> {
   if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
-  if (!isValidUsername(seller) || !isValidCouponName(name)) return 'not-found';
+  // Names are stored in NFC: the path's spelling is normalized the same way.
+  const name = normalizeCouponName(rawName);
+  if (!isValidUsername(seller) || name === undefined) return 'not-found';
 
   const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID() };
   const grabbedAtMs = Date.now();

@@ -1,6 +1,11 @@
 import { ConfigError, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 
-const PROD = { STAGE: 'prod', JWT_SECRET: 'x'.repeat(32), QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' };
+const PROD = {
+  STAGE: 'prod',
+  JWT_SECRET: 'x'.repeat(32),
+  MYSQL_PASSWORD: 'pw',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+};
 
 function configError(env: Record<string, string | undefined>): ConfigError {
   try {
@@ -186,6 +191,20 @@ describe('every malformed variable names itself', () => {
 
   test('a deployed stage requires JWT_SECRET (no development default)', () => {
     expect(configError({ ...PROD, JWT_SECRET: undefined }).message).toContain('JWT_SECRET');
+  });
+
+  test('a deployed stage requires MYSQL_PASSWORD, set and not empty; local stages default to empty', () => {
+    expect(configError({ ...PROD, MYSQL_PASSWORD: undefined }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, MYSQL_PASSWORD: '' }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, JWT_SECRET: '' }).message).toMatch(/^JWT_SECRET is required/);
+    expect(readConfig({ STAGE: 'test' }).mysql.password).toBe('');
+    expect(readConfig({ STAGE: 'local', MYSQL_PASSWORD: '' }).mysql.password).toBe('');
+  });
+
+  test('an unresolved CloudFormation reference is not a secret', () => {
+    const ref = '{{resolve:ssm:/seckill/prod/jwt-secret}}';
+    expect(configError({ ...PROD, JWT_SECRET: ref }).message).toBe(`JWT_SECRET is an unresolved reference: ${ref}`);
+    expect(configError({ STAGE: 'local', MYSQL_PASSWORD: '{{resolve:ssm:/x}}' }).message).toMatch(/^MYSQL_PASSWORD/);
   });
 
   test('a deployed stage requires QUEUE_URL', () => {
