@@ -11,7 +11,7 @@ const OUTCOMES = ['granted', 'sold-out', 'already-owned', 'not-found', 'refused'
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder
 const REGION = '${AWS::Region}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder
-const API_ID = API_ID;
+const API_ID = '${HttpApi}';
 
 class Monitoring {
   constructor(serverless) {

@@ -20,7 +20,10 @@ export interface Config {
     user: string;
     password: string;
     database: string;
+    /** Pool size per process; 2 on Lambda (one invocation at a time), 10 elsewhere. */
     connectionLimit: number;
+    /** TLS to MySQL (RDS Proxy), certificates checked against Node's CA store. */
+    tls: boolean;
   };
   sqs: {
     region: string;
@@ -34,7 +37,16 @@ export interface Config {
     /** Placeholder keys for local endpoints when none are set; the default chain on AWS. */
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   };
+  /**
+   * SSM parameters (SecureString) holding secrets, read at container start by lib/secrets.ts, which
+   * fills in `auth.jwtSecret` / `mysql.password`. Unset locally, where the plain values are used.
+   */
+  secrets: {
+    jwtSecretParameter: string | undefined;
+    mysqlPasswordParameter: string | undefined;
+  };
   auth: {
+    /** Throws a ConfigError naming the settings when neither JWT_SECRET nor JWT_SECRET_PARAMETER is set. */
     jwtSecret: Uint8Array;
     tokenTtlSeconds: number;
     scryptLogN: number;
@@ -135,8 +147,12 @@ export function readConfig(env: Env): Config {
       : '';
   if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
 
-  const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : undefined);
-  if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  const jwtSecretParameter = env.JWT_SECRET_PARAMETER || undefined;
+  // Without JWT_SECRET a deployed function may read its key from SSM (JWT_SECRET_PARAMETER), or not
+  // handle tokens at all: the key is then required where it is first used (`auth.jwtSecret`).
+  const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : '');
+  if (secret !== '' && secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  let jwtSecret: Uint8Array | undefined = secret === '' ? undefined : new TextEncoder().encode(secret);
 
   const sendTimeoutMs = int(env, 'SQS_SEND_TIMEOUT_MS', 2000, 100, 60_000);
   const resendAfterMs = int(env, 'OUTBOX_RESEND_AFTER_MS', 60_000, 1000, 3_600_000);
@@ -149,9 +165,10 @@ export function readConfig(env: Env): Config {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
   }
 
+  const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE;
   return {
     stage,
-    onLambda: Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE,
+    onLambda,
     logLevel: logLevel as LogLevel,
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -163,7 +180,8 @@ export function readConfig(env: Env): Config {
       user: str(env, 'MYSQL_USER', 'root'),
       password: env.MYSQL_PASSWORD ?? '',
       database: str(env, 'MYSQL_DATABASE', 'seckill'),
-      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', 10, 1, 1000),
+      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', onLambda ? 2 : 10, 1, 1000),
+      tls: bool(env, 'MYSQL_TLS', false),
     },
     sqs: {
       region,
@@ -174,8 +192,22 @@ export function readConfig(env: Env): Config {
       sendTimeoutMs,
       credentials: endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     },
+    secrets: {
+      jwtSecretParameter,
+      mysqlPasswordParameter: env.MYSQL_PASSWORD_PARAMETER || undefined,
+    },
     auth: {
-      jwtSecret: new TextEncoder().encode(secret),
+      get jwtSecret(): Uint8Array {
+        if (jwtSecret) return jwtSecret;
+        throw new ConfigError(
+          jwtSecretParameter
+            ? `JWT_SECRET_PARAMETER (${jwtSecretParameter}) has not been loaded`
+            : 'JWT_SECRET or JWT_SECRET_PARAMETER is required but not set',
+        );
+      },
+      set jwtSecret(value: Uint8Array) {
+        jwtSecret = value;
+      },
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
       scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
     },

@@ -4,6 +4,7 @@
  * so MySQL compares them exactly as Redis keys do (`C1` and `c1` are different coupons).
  */
 import { type Connection, createConnection } from 'mysql2/promise';
+import { mysqlTls } from '../clients/mysql';
 import type { Config } from '../config';
 
 export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
@@ -64,7 +65,8 @@ export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
 
 export async function migrate(cfg: Config['mysql'], log: (line: string) => void = () => {}): Promise<number[]> {
   const { host, port, user, password, database } = cfg;
-  const server = await createConnection({ host, port, user, password, connectTimeout: 3000 });
+  const ssl = mysqlTls(cfg.tls);
+  const server = await createConnection({ host, port, user, password, ssl, connectTimeout: 3000 });
   try {
     await server.query(
       `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
@@ -72,7 +74,7 @@ export async function migrate(cfg: Config['mysql'], log: (line: string) => void 
   } finally {
     await server.end();
   }
-  const db = await createConnection({ host, port, user, password, database, connectTimeout: 3000 });
+  const db = await createConnection({ host, port, user, password, database, ssl, connectTimeout: 3000 });
   try {
     return await applyPending(db, log);
   } finally {

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { config } from '../config';
 import { describe, failedDependency, HttpError } from '../errors';
 import { logger } from '../logger';
+import { secrets } from '../secrets';
 import { type HttpResult, json } from './response';
 
 type Event = APIGatewayProxyEventV2;
@@ -49,5 +50,12 @@ function requestLogging(): MiddlewareObj<Event, HttpResult> {
 }
 
 export function httpHandler(fn: (event: Event, context: Context) => Promise<HttpResult>) {
-  return middy<Event, HttpResult>().use(httpErrors()).use(requestLogging()).handler(fn);
+  return (
+    middy<Event, HttpResult>()
+      .use(httpErrors())
+      .use(requestLogging())
+      // After httpErrors, which answers 503 when the secrets cannot be read.
+      .use(secrets<Event, HttpResult>())
+      .handler(fn)
+  );
 }
