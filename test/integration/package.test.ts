@@ -1,8 +1,11 @@
 /**
- * `sls package` builds the deployable artifact offline (dummy credentials, no AWS access), and the
- * template carries what the design relies on: every route, the consumer's SQS event with partial
- * batch failures, the queue with its dead-letter queue and a visibility timeout of at least 6 x the
- * consumer's timeout, the sweeper's schedule, and the Lua scripts inside the grab bundle.
+ * `sls package --stage prod` builds the deployable artifact offline (dummy credentials, no AWS
+ * access, nothing else in the environment) from the settings on the command line, refuses to build
+ * without them, and the template carries what the design relies on: every route; the consumer's
+ * SQS event with partial batch failures and a concurrency cap; the queue with its dead-letter queue;
+ * every function in the VPC; secrets only as SSM parameter names, on the functions that read them;
+ * one least-privilege role per function; API throttling; alarms and a dashboard; JSON logs with
+ * retention; tracing behind a parameter; the Lua scripts inside a small grab bundle.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,36 +16,155 @@ import { promisify } from 'node:util';
 const ROOT = join(__dirname, '..', '..');
 const out = mkdtempSync(join(tmpdir(), 'seckill-package-'));
 const workFolder = `.esbuild-package-${process.pid}`;
-let template: { Resources: Record<string, { Type: string; Properties: any }> };
+
+type Resource = { Type: string; Properties: any; Condition?: string };
+type Template = { Resources: Record<string, Resource> };
+let template: Template;
+let traced: Template;
+
+/** The command of docs/DEPLOY.md with the example settings of the README. */
+const SETTINGS = [
+  '--param=subnetIds=subnet-aaa,subnet-bbb',
+  '--param=securityGroupIds=sg-aaa',
+  '--param=redisUrl=rediss://cache.example:6379',
+  '--param=redisCluster=true',
+  '--param=mysqlHost=proxy.example',
+  '--param=mysqlUser=seckill',
+];
+
+function sls(args: string[], env: Record<string, string> = {}) {
+  return promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/osls/bin/serverless.js'), ...args], {
+    cwd: ROOT,
+    // A clean shell, as on a deploy machine: none of the test run's local settings leak in.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      ESBUILD_WORK_FOLDER: workFolder,
+      SLS_TELEMETRY_DISABLED: '1',
+      ...env,
+    },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+const read = (dir: string): Template =>
+  JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 
 beforeAll(async () => {
-  await promisify(execFile)(
-    process.execPath,
-    [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out],
-    {
-      cwd: ROOT,
-      // A clean shell, as on a deploy machine: none of the test run's local settings leak in.
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_ACCESS_KEY_ID: 'dummy',
-        AWS_SECRET_ACCESS_KEY: 'dummy',
-      },
-    },
-  );
-  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
-}, 180_000);
+  await sls(['package', '--stage', 'prod', ...SETTINGS, '--package', join(out, 'prod')]);
+  template = read(join(out, 'prod'));
+  await sls(['package', '--stage', 'prod', ...SETTINGS, '--param=tracing=Active', '--package', join(out, 'traced')]);
+  traced = read(join(out, 'traced'));
+}, 300_000);
 
 afterAll(() => {
   rmSync(out, { recursive: true, force: true });
   rmSync(join(ROOT, workFolder), { recursive: true, force: true });
 });
 
-const ofType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+const ofType = (type: string, t = template) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+/** Functions by their key in serverless.yml (`grabCoupon`), from the handler's file name. */
+function functions(t = template): Record<string, Resource> {
+  const camel = (file: string) => file.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(
+    ofType('AWS::Lambda::Function', t).map(([, f]) => [
+      camel(/^functions\/(.+)\.handler$/.exec(f.Properties.Handler)?.[1] ?? ''),
+      f,
+    ]),
+  );
+}
+const env = (name: string): Record<string, unknown> => functions()[name]?.Properties.Environment.Variables;
+/** The statements of a function's role, other than CloudWatch Logs. */
+function statements(name: string, t = template): { Action: string[]; Resource: unknown }[] {
+  const roleId = functions(t)[name]?.Properties.Role['Fn::GetAtt'][0];
+  const role = t.Resources[roleId];
+  return role?.Properties.Policies[0].PolicyDocument.Statement.filter(
+    (s: { Action: string[] }) => !s.Action.every((a) => a.startsWith('logs:')),
+  );
+}
+const ssmArn = (parameter: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ssm:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':parameter',
+      parameter,
+    ],
+  ],
+});
 
-test('every route of the contract is an HTTP API route', () => {
+const ALL = [
+  'register',
+  'login',
+  'logout',
+  'createCoupon',
+  'listCoupons',
+  'grabCoupon',
+  'health',
+  'persistPurchases',
+  'sweepOutbox',
+  'restoreCache',
+  'migrate',
+];
+const USE_JWT = ['login', 'logout', 'createCoupon', 'listCoupons', 'grabCoupon'];
+const USE_MYSQL = [
+  'register',
+  'login',
+  'logout',
+  'createCoupon',
+  'health',
+  'persistPurchases',
+  'restoreCache',
+  'migrate',
+];
+
+describe('settings', () => {
+  test('a deployed stage refuses to package without its settings, naming each one, whatever the shell holds', async () => {
+    const failure = await sls(['package', '--stage', 'prod', '--package', join(out, 'refused')], {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_USER: 'root',
+    }).then(
+      () => undefined,
+      (e: { code?: number; stdout?: string; stderr?: string }) => e,
+    );
+    expect(failure?.code).toBe(1);
+    const output = `${failure?.stdout}${failure?.stderr}`;
+    expect(output).toContain('Stage "prod" is missing required settings');
+    for (const name of ['subnetIds', 'securityGroupIds', 'redisUrl', 'redisCluster', 'mysqlHost', 'mysqlUser']) {
+      expect(output).toContain(`--param="${name}=..."`);
+    }
+  });
+
+  test('the endpoints come from the command line, not from laptop defaults', () => {
+    for (const name of ALL) {
+      expect(env(name)).toMatchObject({
+        STAGE: 'prod',
+        REDIS_URL: 'rediss://cache.example:6379',
+        REDIS_CLUSTER: 'true',
+        MYSQL_HOST: 'proxy.example',
+        MYSQL_USER: 'seckill',
+        MYSQL_TLS: 'true',
+        MYSQL_CONNECTION_LIMIT: '2',
+        QUEUE_URL: { Ref: 'PurchaseQueue' },
+        SQS_ENDPOINT: '',
+        RESTORE_FUNCTION_NAME: 'seckill-prod-restoreCache',
+      });
+    }
+    expect(JSON.stringify(template)).not.toContain('127.0.0.1');
+  });
+});
+
+test('every route of the contract is an HTTP API route, throttled by default', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route')
-    .map((r) => r.Properties.RouteKey)
+    .map(([, r]) => r.Properties.RouteKey)
     .sort();
   expect(routes).toEqual(
     [
@@ -55,61 +177,217 @@ test('every route of the contract is an HTTP API route', () => {
       'POST /api/users/{username}/coupons',
     ].sort(),
   );
+  expect(template.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
+    ThrottlingRateLimit: 5000,
+    ThrottlingBurstLimit: 2500,
+  });
 });
 
-test('the consumer reads the queue in batches and reports partial failures', () => {
-  const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
+test('the consumer reads the queue in batches, reports partial failures, and runs at most 5 at a time', () => {
+  const [[, mapping] = []] = ofType('AWS::Lambda::EventSourceMapping');
   expect(mapping?.Properties).toMatchObject({
     BatchSize: 100,
     MaximumBatchingWindowInSeconds: 1,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
+    ScalingConfig: { MaximumConcurrency: 5 },
   });
 });
 
 test('the queue redrives to a dead-letter queue and hides messages for 6 x the consumer timeout', () => {
   const queue = template.Resources.PurchaseQueue?.Properties;
-  const consumer = ofType('AWS::Lambda::Function').find((f) => f.Properties.Handler.includes('persist-purchases'));
   expect(queue.RedrivePolicy).toEqual({
     deadLetterTargetArn: { 'Fn::GetAtt': ['PurchaseDeadLetterQueue', 'Arn'] },
     maxReceiveCount: 5,
   });
-  expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumer?.Properties.Timeout);
+  expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * functions().persistPurchases?.Properties.Timeout);
 });
 
-test('functions run on nodejs22.x, the sweeper on a schedule, secrets from SSM', () => {
-  const functions = ofType('AWS::Lambda::Function');
-  expect(functions).toHaveLength(11);
-  for (const f of functions) expect(f.Properties.Runtime).toBe('nodejs22.x');
-  expect(ofType('AWS::Events::Rule')[0]?.Properties.ScheduleExpression).toBe('rate(1 minute)');
-  const env = functions[0]?.Properties.Environment.Variables;
-  expect(env.JWT_SECRET).toBe('{{resolve:ssm:/seckill/dev/jwt-secret}}');
-  expect(env.QUEUE_URL).toEqual({ Ref: 'PurchaseQueue' });
+test('functions run on nodejs22.x in the VPC, the sweeper on a schedule, the rebuild one at a time', () => {
+  const all = functions();
+  expect(Object.keys(all).sort()).toEqual([...ALL].sort());
+  for (const f of Object.values(all)) {
+    expect(f.Properties.Runtime).toBe('nodejs22.x');
+    // Every function reaches Redis or MySQL.
+    expect(f.Properties.VpcConfig).toEqual({
+      SubnetIds: { 'Fn::Split': [',', 'subnet-aaa,subnet-bbb'] },
+      SecurityGroupIds: { 'Fn::Split': [',', 'sg-aaa'] },
+    });
+  }
+  expect(ofType('AWS::Events::Rule')[0]?.[1].Properties.ScheduleExpression).toBe('rate(1 minute)');
+  expect(all.restoreCache?.Properties.ReservedConcurrentExecutions).toBe(1);
 });
+
+describe('secrets', () => {
+  test('no secret value and no SSM dynamic reference in any environment', () => {
+    for (const name of ALL) {
+      const variables = env(name);
+      expect(variables.JWT_SECRET).toBe('');
+      expect(variables.MYSQL_PASSWORD).toBe('');
+    }
+    const text = JSON.stringify(template);
+    expect(text).not.toContain('resolve:ssm');
+    expect(text).not.toContain('seckill-local-development-secret');
+  });
+
+  test('only the functions that use a secret are told its SSM parameter, and only they may read it', () => {
+    for (const name of ALL) {
+      const variables = env(name);
+      const reads = statements(name).filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
+      const expected = [
+        ...(USE_JWT.includes(name) ? ['/seckill/prod/jwt-secret'] : []),
+        ...(USE_MYSQL.includes(name) ? ['/seckill/prod/mysql-password'] : []),
+      ];
+      expect(variables.JWT_SECRET_PARAMETER).toBe(USE_JWT.includes(name) ? '/seckill/prod/jwt-secret' : undefined);
+      expect(variables.MYSQL_PASSWORD_PARAMETER).toBe(
+        USE_MYSQL.includes(name) ? '/seckill/prod/mysql-password' : undefined,
+      );
+      expect(reads).toEqual(
+        expected.map((p) => ({ Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: ssmArn(p) })),
+      );
+    }
+  });
+});
+
+describe('permissions', () => {
+  test('one role per function', () => {
+    const roles = ofType('AWS::IAM::Role').map(([id]) => id);
+    const used = Object.values(functions()).map((f) => f.Properties.Role['Fn::GetAtt'][0]);
+    expect(new Set(used).size).toBe(ALL.length);
+    expect([...used].sort()).toEqual([...roles].sort());
+  });
+
+  test('each role allows only what its function uses', () => {
+    const queue = { 'Fn::GetAtt': ['PurchaseQueue', 'Arn'] };
+    const restore = { 'Fn::GetAtt': ['RestoreCacheLambdaFunction', 'Arn'] };
+    const beyondSecrets = (name: string) =>
+      statements(name)
+        .filter((s) => !s.Action.some((a) => a.startsWith('ssm:')))
+        .map((s) => ({ Action: s.Action, Resource: s.Resource }));
+    const expected: Record<string, { Action: string[]; Resource: unknown }[]> = {
+      register: [],
+      login: [],
+      logout: [],
+      createCoupon: [{ Action: ['lambda:InvokeFunction'], Resource: restore }],
+      listCoupons: [{ Action: ['lambda:InvokeFunction'], Resource: restore }],
+      grabCoupon: [
+        { Action: ['sqs:SendMessage'], Resource: queue },
+        { Action: ['lambda:InvokeFunction'], Resource: restore },
+      ],
+      health: [{ Action: ['sqs:GetQueueAttributes'], Resource: queue }],
+      persistPurchases: [
+        { Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: [queue] },
+      ],
+      sweepOutbox: [{ Action: ['sqs:SendMessage'], Resource: queue }],
+      restoreCache: [{ Action: ['sqs:GetQueueAttributes'], Resource: queue }],
+      migrate: [],
+    };
+    for (const name of ALL)
+      expect({ name, statements: beyondSecrets(name) }).toEqual({ name, statements: expected[name] });
+    // Logs of its own log group only, and the VPC's network interfaces.
+    const grabRole = template.Resources[functions().grabCoupon?.Properties.Role['Fn::GetAtt'][0]];
+    expect(JSON.stringify(grabRole?.Properties.Policies[0].PolicyDocument.Statement[0].Resource)).toContain(
+      'log-group:/aws/lambda/seckill-prod-grabCoupon:',
+    );
+    expect(JSON.stringify(grabRole?.Properties.ManagedPolicyArns)).toContain('AWSLambdaVPCAccessExecutionRole');
+  });
+});
+
+describe('observability', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  const metricsOf = (a: any): string[] =>
+    a.MetricName
+      ? [a.MetricName]
+      : a.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName);
+
+  test('alarms: dead letters, age of the oldest purchase, consumer errors, throttles of every function, API 5xx rate', () => {
+    const all = alarms();
+    for (const a of all) expect(a.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    const byName = Object.fromEntries(all.map((a) => [a.AlarmName, a]));
+    expect(byName['seckill-prod-dead-letters']).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['PurchaseDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 1,
+    });
+    expect(byName['seckill-prod-purchase-age']).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['PurchaseQueue', 'QueueName'] } }],
+      Threshold: 300,
+    });
+    expect(metricsOf(byName['seckill-prod-consumer-errors'])).toEqual(['Errors', 'PurchaseFailures']);
+    expect(metricsOf(byName['seckill-prod-api-5xx'])).toEqual(['5xx', 'Count']);
+    expect(byName['seckill-prod-api-5xx']?.Threshold).toBe(0.01);
+    for (const name of ALL) {
+      expect(byName[`seckill-prod-${name}-throttles`]).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+      });
+    }
+    expect(template.Resources.AlarmEmailSubscription?.Condition).toBe('HasAlarmEmail');
+  });
+
+  test('a dashboard of the sale: grabs by outcome, queue depth and age, consumer batches, errors', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.parse(dashboard?.Properties.DashboardBody['Fn::Sub']);
+    const metrics = body.widgets.flatMap((w: any) =>
+      w.properties.metrics.map((m: unknown[]) => m.filter((x) => typeof x === 'string').join(' ')),
+    );
+    for (const expected of [
+      'Seckill Grabs service seckill-prod outcome granted',
+      'Seckill Grabs service seckill-prod outcome sold-out',
+      'Seckill SendsFailed service seckill-prod',
+      'Seckill GrabsReleased service seckill-prod',
+      'AWS/SQS ApproximateNumberOfMessagesVisible QueueName seckill-prod-purchases',
+      'AWS/SQS ApproximateAgeOfOldestMessage QueueName seckill-prod-purchases',
+      'Seckill BatchSize service seckill-prod',
+      'Seckill PurchasesPersisted service seckill-prod',
+      'AWS/Lambda Duration FunctionName seckill-prod-persistPurchases',
+      'AWS/Lambda Errors FunctionName seckill-prod-grabCoupon',
+      `AWS/ApiGateway 5xx ApiId \${HttpApi}`,
+      'Seckill Rebuilds service seckill-prod',
+    ]) {
+      expect(metrics).toContain(expected);
+    }
+  });
+
+  test('JSON logs kept 14 days; tracing off unless the tracing parameter turns it on', () => {
+    for (const f of Object.values(functions())) {
+      expect(f.Properties.LoggingConfig).toEqual({ LogFormat: 'JSON' });
+      expect(f.Properties.TracingConfig).toEqual({ Mode: 'PassThrough' });
+    }
+    for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(14);
+    expect(JSON.stringify(template)).not.toContain('xray:');
+    for (const f of Object.values(functions(traced))) expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    for (const name of ALL) {
+      expect(statements(name, traced)).toContainEqual({
+        Effect: 'Allow',
+        Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        Resource: '*',
+      });
+    }
+  });
+});
+
+async function bundle(zip: string, file: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('unzip', ['-p', join(out, 'prod', `${zip}.zip`), file], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
 
 test('the grab bundle ships the Lua scripts', async () => {
-  const { stdout } = await promisify(execFile)(
-    'unzip',
-    ['-p', join(out, 'grabCoupon.zip'), 'functions/grab-coupon.js'],
-    {
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  expect(stdout).toContain("redis.call('HINCRBY', KEYS[1], 'left', -1)");
-  expect(stdout).toContain('release-grab');
+  const js = await bundle('grabCoupon', 'functions/grab-coupon.js');
+  expect(js).toContain("redis.call('HINCRBY', KEYS[1], 'left', -1)");
+  expect(js).toContain('release-grab');
 });
 
 test('the hot handlers carry no MySQL client: grab and list bundles stay under 300 KB', async () => {
-  for (const fn of ['grabCoupon:functions/grab-coupon.js', 'listCoupons:functions/list-coupons.js']) {
-    const [zip, file] = fn.split(':') as [string, string];
-    const { stdout } = await promisify(execFile)('unzip', ['-p', join(out, `${zip}.zip`), file], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    expect(Buffer.byteLength(stdout)).toBeLessThan(300 * 1024);
-    expect(stdout).not.toContain('mysql2');
+  for (const [zip, file] of [
+    ['grabCoupon', 'functions/grab-coupon.js'],
+    ['listCoupons', 'functions/list-coupons.js'],
+  ] as const) {
+    const js = await bundle(zip, file);
+    expect(Buffer.byteLength(js)).toBeLessThan(300 * 1024);
+    expect(js).not.toContain('mysql2');
   }
-  // They rebuild a cold cache through the restoreCache function, which they may invoke.
-  const env = ofType('AWS::Lambda::Function')[0]?.Properties.Environment.Variables;
-  expect(env.RESTORE_FUNCTION_NAME).toBe('seckill-dev-restoreCache');
-  const role = ofType('AWS::IAM::Role')[0]?.Properties;
-  expect(JSON.stringify(role)).toContain('lambda:InvokeFunction');
 });
