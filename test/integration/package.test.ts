@@ -12,6 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { issueToken } from '../../lib/auth/tokens';
+import { httpEvent } from '../helpers/events';
+import { type SsmStandIn, startSsm } from '../helpers/ssm';
 
 const ROOT = join(__dirname, '..', '..');
 const out = mkdtempSync(join(tmpdir(), 'seckill-package-'));
@@ -390,4 +393,129 @@ test('the hot handlers carry no MySQL client: grab and list bundles stay under 3
     expect(Buffer.byteLength(js)).toBeLessThan(300 * 1024);
     expect(js).not.toContain('mysql2');
   }
+});
+
+describe('the grab bundle as deployed, run the way Lambda runs it', () => {
+  const KEY = 'the-key-stored-in-ssm-0123456789-abcdefghij';
+  let ssm: SsmStandIn;
+  let dir: string;
+
+  beforeAll(async () => {
+    ssm = await startSsm({ '/seckill/prod/jwt-secret': KEY });
+    dir = join(out, 'grab-unzipped');
+    await promisify(execFile)('unzip', ['-q', '-o', join(out, 'prod', 'grabCoupon.zip'), '-d', dir]);
+  });
+
+  afterAll(async () => {
+    await ssm.close();
+  });
+
+  /** One invocation of the bundled handler in a fresh process: its answer and its metric lines. */
+  async function invoke(env: Record<string, string>, authorization?: string) {
+    const event = httpEvent({
+      method: 'PATCH',
+      path: '/api/users/shop/coupons/black-friday',
+      pathParameters: { username: 'shop', name: 'black-friday' },
+      headers: authorization ? { authorization } : {},
+    });
+    const script = `
+      const { handler } = require(process.argv[1]);
+      const context = { awsRequestId: 'r-1', functionName: 'seckill-prod-grabCoupon', getRemainingTimeInMillis: () => 6000 };
+      handler(JSON.parse(process.argv[2]), context).then(
+        (r) => { console.log('RESULT ' + JSON.stringify(r)); process.exit(0); },
+        (e) => { console.log('THROWN ' + e); process.exit(1); },
+      );`;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['-e', script, join(dir, 'functions/grab-coupon.js'), JSON.stringify(event)],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          // The runtime provides the AWS SDK, which the bundle leaves out.
+          NODE_PATH: join(ROOT, 'node_modules'),
+          STAGE: 'prod',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'x',
+          QUEUE_URL: 'http://127.0.0.1:1/000000000000/none',
+          // Nothing listens there: a request that gets as far as Redis answers 503 "Cache unavailable".
+          REDIS_URL: 'redis://127.0.0.1:1',
+          LOG_LEVEL: 'error',
+          ...env,
+        },
+        timeout: 30_000,
+      },
+    );
+    const lines = stdout.split('\n');
+    const result = JSON.parse(lines.find((l) => l.startsWith('RESULT '))?.slice(7) ?? 'null');
+    const emf = lines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((l) => l._aws);
+    return { result, emf, stderr };
+  }
+
+  test('on Lambda it reads its key from SSM: a token signed with it gets past authentication, others are refused', async () => {
+    const lambda = {
+      AWS_LAMBDA_FUNCTION_NAME: 'seckill-prod-grabCoupon',
+      JWT_SECRET_PARAMETER: '/seckill/prod/jwt-secret',
+      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    };
+    const good = await issueToken({ username: 'alice', kind: 'customer' }, new TextEncoder().encode(KEY), 60);
+    const forged = await issueToken(
+      { username: 'alice', kind: 'customer' },
+      new TextEncoder().encode('k'.repeat(40)),
+      60,
+    );
+    ssm.requests.length = 0;
+    const accepted = await invoke(lambda, good);
+    expect({ result: accepted.result, stderr: accepted.stderr }).toMatchObject({ result: { statusCode: 503 } });
+    expect(JSON.parse(accepted.result.body).errMsg).toMatch(/^Cache unavailable/);
+    expect((await invoke(lambda, forged)).result.statusCode).toBe(401);
+    expect(ssm.requests.map((r) => r.body)).toEqual([
+      { Names: ['/seckill/prod/jwt-secret'], WithDecryption: true },
+      { Names: ['/seckill/prod/jwt-secret'], WithDecryption: true },
+    ]);
+    ssm.failWith = 500;
+    try {
+      const unavailable = await invoke(lambda, good);
+      expect(unavailable.result.statusCode).toBe(503);
+      expect(unavailable.result.headers['Retry-After']).toBe('1');
+      expect(JSON.parse(unavailable.result.body).errMsg).toBe(
+        'Secrets unavailable. Nothing was changed; retry shortly.',
+      );
+    } finally {
+      ssm.failWith = undefined;
+    }
+  }, 60_000);
+
+  test('on Lambda each grab is counted by outcome in embedded metric format, the coupon only as a property', async () => {
+    const { result, emf } = await invoke({
+      AWS_LAMBDA_FUNCTION_NAME: 'seckill-prod-grabCoupon',
+      JWT_SECRET: 'j'.repeat(40),
+    });
+    expect(result.statusCode).toBe(401);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          { Namespace: 'Seckill', Dimensions: [['service', 'outcome']], Metrics: [{ Name: 'Grabs', Unit: 'Count' }] },
+        ],
+      },
+      service: 'seckill-prod',
+      outcome: 'refused',
+      Grabs: 1,
+      coupon: 'shop/black-friday',
+    });
+  }, 30_000);
+
+  test('elsewhere (serverless-offline, npm start) no metric is written', async () => {
+    const offline = await invoke({
+      AWS_LAMBDA_FUNCTION_NAME: 'seckill-prod-grabCoupon',
+      IS_OFFLINE: 'true',
+      JWT_SECRET: 'j'.repeat(40),
+    });
+    expect(offline.result.statusCode).toBe(401);
+    expect(offline.emf).toEqual([]);
+  }, 30_000);
 });
