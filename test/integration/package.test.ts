@@ -438,8 +438,8 @@ describe('the grab bundle as deployed, run the way Lambda runs it', () => {
           AWS_ACCESS_KEY_ID: 'x',
           AWS_SECRET_ACCESS_KEY: 'x',
           QUEUE_URL: 'http://127.0.0.1:1/000000000000/none',
-          // Nothing listens there: a request that gets as far as Redis answers 503 "Cache unavailable".
-          REDIS_URL: 'redis://127.0.0.1:1',
+          // This worker's Redis database; the grab only reads it (the coupon does not exist).
+          REDIS_URL: process.env.REDIS_URL ?? '',
           LOG_LEVEL: 'error',
           ...env,
         },
@@ -469,8 +469,10 @@ describe('the grab bundle as deployed, run the way Lambda runs it', () => {
     );
     ssm.requests.length = 0;
     const accepted = await invoke(lambda, good);
-    expect({ result: accepted.result, stderr: accepted.stderr }).toMatchObject({ result: { statusCode: 503 } });
-    expect(JSON.parse(accepted.result.body).errMsg).toMatch(/^Cache unavailable/);
+    // Past authentication: 204 not-found on a warm cache, 503 "being restored" on a cold one (no
+    // restore function here). A token the key does not verify is refused with 401.
+    expect([204, 503]).toContain(accepted.result.statusCode);
+    expect(accepted.stderr).not.toContain('"level":"error"');
     expect((await invoke(lambda, forged)).result.statusCode).toBe(401);
     expect(ssm.requests.map((r) => r.body)).toEqual([
       { Names: ['/seckill/prod/jwt-secret'], WithDecryption: true },
