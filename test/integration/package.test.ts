@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { issueToken } from '../../lib/auth/tokens';
-import { httpEvent } from '../helpers/events';
+import { httpEvent, sqsEvent, sqsRecord } from '../helpers/events';
 import { type SsmStandIn, startSsm } from '../helpers/ssm';
 
 const ROOT = join(__dirname, '..', '..');
@@ -395,29 +395,34 @@ test('the hot handlers carry no MySQL client: grab and list bundles stay under 3
   }
 });
 
-describe('the grab bundle as deployed, run the way Lambda runs it', () => {
+describe('the bundles as deployed, run the way Lambda runs them', () => {
   const KEY = 'the-key-stored-in-ssm-0123456789-abcdefghij';
   let ssm: SsmStandIn;
-  let dir: string;
+  const dir = (zip: string) => join(out, `${zip}-unzipped`);
 
   beforeAll(async () => {
-    ssm = await startSsm({ '/seckill/prod/jwt-secret': KEY });
-    dir = join(out, 'grab-unzipped');
-    await promisify(execFile)('unzip', ['-q', '-o', join(out, 'prod', 'grabCoupon.zip'), '-d', dir]);
+    ssm = await startSsm({ '/seckill/prod/jwt-secret': KEY, '/seckill/prod/mysql-password': 'pw' });
+    for (const zip of ['grabCoupon', 'persistPurchases']) {
+      await promisify(execFile)('unzip', ['-q', '-o', join(out, 'prod', `${zip}.zip`), '-d', dir(zip)]);
+    }
   });
 
   afterAll(async () => {
     await ssm.close();
   });
 
-  /** One invocation of the bundled handler in a fresh process: its answer and its metric lines. */
-  async function invoke(env: Record<string, string>, authorization?: string) {
+  /** A grab through the bundled handler in a fresh process: its answer and its metric lines. */
+  function invoke(env: Record<string, string>, authorization?: string) {
     const event = httpEvent({
       method: 'PATCH',
       path: '/api/users/shop/coupons/black-friday',
       pathParameters: { username: 'shop', name: 'black-friday' },
       headers: authorization ? { authorization } : {},
     });
+    return run('grabCoupon', 'functions/grab-coupon.js', event, env);
+  }
+
+  async function run(zip: string, file: string, event: unknown, env: Record<string, string>) {
     const script = `
       const { handler } = require(process.argv[1]);
       const context = { awsRequestId: 'r-1', functionName: 'seckill-prod-grabCoupon', getRemainingTimeInMillis: () => 6000 };
@@ -427,7 +432,7 @@ describe('the grab bundle as deployed, run the way Lambda runs it', () => {
       );`;
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      ['-e', script, join(dir, 'functions/grab-coupon.js'), JSON.stringify(event)],
+      ['-e', script, join(dir(zip), file), JSON.stringify(event)],
       {
         env: {
           PATH: process.env.PATH ?? '',
@@ -519,5 +524,34 @@ describe('the grab bundle as deployed, run the way Lambda runs it', () => {
     });
     expect(offline.result.statusCode).toBe(401);
     expect(offline.emf).toEqual([]);
+  }, 30_000);
+
+  test('the consumer on Lambda reads its database password from SSM and counts each batch', async () => {
+    ssm.requests.length = 0;
+    // Malformed messages are handed back for retry without touching Redis or MySQL.
+    const { result, emf } = await run(
+      'persistPurchases',
+      'functions/persist-purchases.js',
+      sqsEvent([sqsRecord('not json', { messageId: 'm-1' }), sqsRecord('{}', { messageId: 'm-2' })]),
+      {
+        AWS_LAMBDA_FUNCTION_NAME: 'seckill-prod-persistPurchases',
+        MYSQL_PASSWORD_PARAMETER: '/seckill/prod/mysql-password',
+        AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+        JWT_SECRET: 'j'.repeat(40),
+      },
+    );
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }] });
+    expect(ssm.requests.map((r) => r.body)).toEqual([
+      { Names: ['/seckill/prod/mysql-password'], WithDecryption: true },
+    ]);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Seckill', Dimensions: [['service']] }] },
+      service: 'seckill-prod',
+      BatchSize: 2,
+      PurchasesPersisted: 0,
+      PurchaseFailures: 2,
+      BatchFailures: 1,
+    });
   }, 30_000);
 });
