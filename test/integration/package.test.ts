@@ -55,8 +55,19 @@ function sls(args: string[], env: Record<string, string> = {}) {
 const read = (dir: string): Template =>
   JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 
+/** What a developer's shell may hold: none of it may reach a deployed stage's template. */
+const LAPTOP = {
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  MYSQL_HOST: '127.0.0.1',
+  MYSQL_USER: 'root',
+  JWT_SECRET: 'a-laptop-secret-of-at-least-32-characters',
+  SQS_ENDPOINT: 'http://127.0.0.1:9324',
+  QUEUE_URL: 'http://127.0.0.1:9324/000000000000/seckill-purchases',
+  LAMBDA_ENDPOINT: 'http://127.0.0.1:3002',
+};
+
 beforeAll(async () => {
-  await sls(['package', '--stage', 'prod', ...SETTINGS, '--package', join(out, 'prod')]);
+  await sls(['package', '--stage', 'prod', ...SETTINGS, '--package', join(out, 'prod')], LAPTOP);
   template = read(join(out, 'prod'));
   await sls(['package', '--stage', 'prod', ...SETTINGS, '--param=tracing=Active', '--package', join(out, 'traced')]);
   traced = read(join(out, 'traced'));
@@ -130,11 +141,7 @@ const USE_MYSQL = [
 
 describe('settings', () => {
   test('a deployed stage refuses to package without its settings, naming each one, whatever the shell holds', async () => {
-    const failure = await sls(['package', '--stage', 'prod', '--package', join(out, 'refused')], {
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      MYSQL_HOST: '127.0.0.1',
-      MYSQL_USER: 'root',
-    }).then(
+    const failure = await sls(['package', '--stage', 'prod', '--package', join(out, 'refused')], LAPTOP).then(
       () => undefined,
       (e: { code?: number; stdout?: string; stderr?: string }) => e,
     );
@@ -146,7 +153,7 @@ describe('settings', () => {
     }
   });
 
-  test('the endpoints come from the command line, not from laptop defaults', () => {
+  test('the endpoints come from the command line, not from laptop defaults or the shell', () => {
     for (const name of ALL) {
       expect(env(name)).toMatchObject({
         STAGE: 'prod',
@@ -158,10 +165,13 @@ describe('settings', () => {
         MYSQL_CONNECTION_LIMIT: '2',
         QUEUE_URL: { Ref: 'PurchaseQueue' },
         SQS_ENDPOINT: '',
+        LAMBDA_ENDPOINT: '',
         RESTORE_FUNCTION_NAME: 'seckill-prod-restoreCache',
       });
     }
-    expect(JSON.stringify(template)).not.toContain('127.0.0.1');
+    const text = JSON.stringify(template);
+    expect(text).not.toContain('127.0.0.1');
+    expect(text).not.toContain(LAPTOP.JWT_SECRET);
   });
 });
 
