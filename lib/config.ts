@@ -28,7 +28,10 @@ export interface Config {
     user: string;
     password: string;
     database: string;
+    /** Pool size per process; 2 on Lambda (one invocation at a time), 10 elsewhere. */
     connectionLimit: number;
+    /** TLS to MySQL (RDS Proxy), certificates checked against Node's CA store. */
+    tls: boolean;
   };
   sqs: {
     region: string;
@@ -46,7 +49,16 @@ export interface Config {
     /** Placeholder keys for local endpoints when none are set; the default chain on AWS. */
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   };
+  /**
+   * SSM parameters (SecureString) holding secrets, read at container start by lib/secrets.ts, which
+   * fills in `auth.jwtSecret` / `mysql.password`. Unset locally, where the plain values are used.
+   */
+  secrets: {
+    jwtSecretParameter: string | undefined;
+    mysqlPasswordParameter: string | undefined;
+  };
   auth: {
+    /** Throws a ConfigError naming the settings when neither JWT_SECRET nor JWT_SECRET_PARAMETER is set. */
     jwtSecret: Uint8Array;
     tokenTtlSeconds: number;
     scryptLogN: number;
@@ -171,10 +183,22 @@ export function readConfig(env: Env): Config {
       : '';
   if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
 
-  const secret = required(env, 'JWT_SECRET', stage, DEV_JWT_SECRET);
-  if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE;
+  const jwtSecretParameter = env.JWT_SECRET_PARAMETER || undefined;
+  const mysqlPasswordParameter = env.MYSQL_PASSWORD_PARAMETER || undefined;
+  // A deployed Lambda function reads its secrets from SSM at container start (the *_PARAMETER
+  // settings), or does not use them at all: there a secret is required where it is first used.
+  // Every other process (npm start, npm run dev, scripts) needs them at start, outside local/test.
+  const deferred = (parameter: string | undefined) => parameter !== undefined || (onLambda && !local);
+  const secret = deferred(jwtSecretParameter)
+    ? required(env, 'JWT_SECRET', 'local', '')
+    : required(env, 'JWT_SECRET', stage, DEV_JWT_SECRET);
+  if (secret !== '' && secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  let jwtSecret: Uint8Array | undefined = secret === '' ? undefined : new TextEncoder().encode(secret);
   // An empty password is a local database's; a deployed stage must say what it is.
-  const mysqlPassword = required(env, 'MYSQL_PASSWORD', stage, '');
+  const mysqlPassword = deferred(mysqlPasswordParameter)
+    ? required(env, 'MYSQL_PASSWORD', 'local', '')
+    : required(env, 'MYSQL_PASSWORD', stage, '');
 
   const budget = timeBudget(env);
   const { sendTimeoutMs } = budget;
@@ -193,7 +217,7 @@ export function readConfig(env: Env): Config {
 
   return {
     stage,
-    onLambda: Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE,
+    onLambda,
     logLevel: logLevel as LogLevel,
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -208,7 +232,8 @@ export function readConfig(env: Env): Config {
       user: str(env, 'MYSQL_USER', 'root'),
       password: mysqlPassword,
       database: str(env, 'MYSQL_DATABASE', 'seckill'),
-      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', 10, 1, 1000),
+      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', onLambda ? 2 : 10, 1, 1000),
+      tls: bool(env, 'MYSQL_TLS', false),
     },
     sqs: {
       region,
@@ -225,8 +250,22 @@ export function readConfig(env: Env): Config {
       sendAttempts: SEND_ATTEMPTS,
       credentials: endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     },
+    secrets: {
+      jwtSecretParameter,
+      mysqlPasswordParameter,
+    },
     auth: {
-      jwtSecret: new TextEncoder().encode(secret),
+      get jwtSecret(): Uint8Array {
+        if (jwtSecret) return jwtSecret;
+        throw new ConfigError(
+          jwtSecretParameter
+            ? `JWT_SECRET_PARAMETER (${jwtSecretParameter}) has not been loaded`
+            : 'JWT_SECRET or JWT_SECRET_PARAMETER is required but not set',
+        );
+      },
+      set jwtSecret(value: Uint8Array) {
+        jwtSecret = value;
+      },
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
       scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
     },

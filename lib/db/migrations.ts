@@ -5,6 +5,7 @@
  * are also unique regardless of case, through a unique key on their lower-case form (migration 3).
  */
 import { type Connection, createConnection } from 'mysql2/promise';
+import { mysqlTls } from '../clients/mysql';
 import type { Config } from '../config';
 import { isValidCouponName } from '../validation';
 
@@ -159,7 +160,8 @@ export async function migrate(
   upTo = Number.POSITIVE_INFINITY,
 ): Promise<number[]> {
   const { host, port, user, password, database } = cfg;
-  const server = await createConnection({ host, port, user, password, connectTimeout: 3000 });
+  const ssl = mysqlTls(cfg.tls);
+  const server = await createConnection({ host, port, user, password, ssl, connectTimeout: 3000 });
   try {
     await server.query(
       `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
@@ -167,7 +169,7 @@ export async function migrate(
   } finally {
     await server.end();
   }
-  const db = await createConnection({ host, port, user, password, database, connectTimeout: 3000 });
+  const db = await createConnection({ host, port, user, password, database, ssl, connectTimeout: 3000 });
   try {
     return await applyPending(db, log, upTo);
   } finally {
