@@ -361,8 +361,8 @@ export async function verify(
   });
   if (mismatches > 3) failures.push(`${mismatches} customers' lists differ from their 201s`);
 
-  const drained = await drain(s, l.granted, consume);
-  if (!drained.ok) failures.push(`the queue did not drain to ${l.granted} purchases`);
+  const drained = await drain(s, consume);
+  if (!drained.ok) failures.push('the queue did not drain within 2 minutes');
   const [rows] = await mysql().query<RowDataPacket[]>(
     'SELECT c.seller, c.name, p.username FROM purchases p JOIN coupons c ON c.id = p.coupon_id',
   );
