@@ -335,6 +335,11 @@ function timeBudget(env: Env) {
 
 let cached: Config | undefined;
 
+/** The stage alone, read before the rest is validated (a command that refuses some stages). */
+export function configuredStage(): string {
+  return str(process.env, 'STAGE', 'local');
+}
+
 export function config(): Config {
   cached ??= readConfig(process.env);
   return cached;

@@ -7,15 +7,16 @@
  */
 import { createConnection } from 'mysql2/promise';
 import { createRedis } from '../lib/clients/redis';
-import { config } from '../lib/config';
+import { config, configuredStage } from '../lib/config';
 import { migrate } from '../lib/db/migrations';
 
 async function reset(): Promise<void> {
-  const cfg = config();
-  if (cfg.stage !== 'local' && cfg.stage !== 'test') {
-    console.error(`[seckill] npm run reset refuses stage "${cfg.stage}": it only empties local and test data`);
+  const stage = configuredStage();
+  if (stage !== 'local' && stage !== 'test') {
+    console.error(`[seckill] npm run reset refuses stage "${stage}": it only empties local and test data`);
     process.exit(2);
   }
+  const cfg = config();
   const { host, port, user, password, database } = cfg.mysql;
   const client = createRedis();
   try {

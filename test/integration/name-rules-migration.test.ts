@@ -15,7 +15,8 @@ let current: Connection | undefined;
 /** This file's database, emptied and migrated up to `version`. */
 async function freshDatabase(version: number): Promise<Connection> {
   await current?.end();
-  const server = await createConnection({ ...cfg, database: undefined });
+  const { host, port, user, password } = cfg;
+  const server = await createConnection({ host, port, user, password });
   await server.query(`DROP DATABASE IF EXISTS \`${database}\``);
   await server.end();
   await migrate(cfg, () => {}, version);

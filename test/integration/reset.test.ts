@@ -53,7 +53,8 @@ test('flushes Redis and recreates the MySQL database with the schema', async () 
   expect(await admin.dbsize()).toBe(0);
   expect(await users()).toBe(0);
   // The schema is in place (the last migration recorded), ready for npm run dev.
-  const conn = await createConnection({ ...config().mysql, database: config().mysql.database });
+  const { host, port, user, password, database } = config().mysql;
+  const conn = await createConnection({ host, port, user, password, database });
   const [versions] = await conn.query<RowDataPacket[]>('SELECT MAX(version) AS v FROM schema_migrations');
   await conn.end();
   expect(Number(versions[0]?.v)).toBeGreaterThan(0);
