@@ -20,7 +20,7 @@ async function freshDatabase(version: number): Promise<Connection> {
   await server.query(`DROP DATABASE IF EXISTS \`${database}\``);
   await server.end();
   await migrate(cfg, () => {}, version);
-  current = await createConnection(cfg);
+  current = await createConnection({ host, port, user, password, database });
   return current;
 }
 
