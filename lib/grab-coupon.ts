@@ -13,6 +13,7 @@ import type { Caller } from './auth/tokens';
 import { config } from './config';
 import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
+import { metrics } from './metrics';
 import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import type { GrabResult, ReleaseResult } from './stores/types';
@@ -79,6 +80,7 @@ export async function grabCoupon(
       requestId: grab.requestId,
     });
   } catch (sendError: unknown) {
+    metrics.sendFailed(seller, name);
     await listed.catch(() => {});
     // A failed send may still have reached the queue (its answer was lost or came too late). If the
     // consumer already claimed it, the grab stands; otherwise the tombstone makes it drop it.
@@ -135,7 +137,10 @@ async function release(
   for (let attempt = 0; attempt === 0 || Date.now() + commandTimeoutMs < deadline; attempt++) {
     try {
       const released = await s.cache.release(grab.seller, grab.name, grab.username, grab.requestId);
-      if (released === 'released') logger.warn('grab released', { ...fields(grab), why, error: describe(cause) });
+      if (released === 'released') {
+        metrics.grabReleased(grab.seller, grab.name);
+        logger.warn('grab released', { ...fields(grab), why, error: describe(cause) });
+      }
       return released;
     } catch (e: unknown) {
       failure = e;
