@@ -127,18 +127,30 @@ export function resolveHost(
   const answer = (address: string, family: number) =>
     options.all ? callback(null, [{ address, family }]) : callback(null, address, family);
   const literal = isIP(hostname);
-  if (literal) return answer(hostname, literal);
-  if (hostname === 'localhost') return answer('127.0.0.1', 4);
-  const wants6 = options.family === 6;
-  const first = wants6 ? dns.resolve6(hostname) : dns.resolve4(hostname);
-  first
-    .catch(() => (options.family ? Promise.reject(new Error('no address')) : dns.resolve6(hostname)))
-    .then((addresses) => {
-      const address = addresses[0];
-      if (!address) throw new Error('no address');
-      answer(address, isIP(address));
-    })
-    .catch(() => threadPoolLookup(hostname, options, callback as never));
+  if (literal) {
+    answer(hostname, literal);
+    return;
+  }
+  if (hostname === 'localhost') {
+    answer('127.0.0.1', 4);
+    return;
+  }
+  const resolve = (family: 4 | 6) =>
+    (family === 4 ? dns.resolve4(hostname) : dns.resolve6(hostname)).then(
+      (a) => a[0],
+      () => undefined,
+    );
+  const families: (4 | 6)[] = options.family === 6 ? [6] : options.family === 4 ? [4] : [4, 6];
+  (async () => {
+    for (const family of families) {
+      const address = await resolve(family);
+      if (address) return address;
+    }
+    return undefined;
+  })().then((address) => {
+    if (address) answer(address, isIP(address));
+    else threadPoolLookup(hostname, options, callback as never);
+  });
 }
 
 type ConnectorOptions = RedisOptions & { host?: string; port?: number; tls?: ConnectionOptions };
