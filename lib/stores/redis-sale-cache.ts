@@ -131,9 +131,15 @@ export class RedisSaleCache implements SaleCache {
     const key = nodeKey(node);
     const known = this.replicasSeen.get(key);
     // A primary known to have no replica at all (just promoted, say) has none that could miss the
-    // write and be promoted in its place: do not wait for one (checked again every second).
-    if (known && known.connected === 0 && Date.now() - known.at < 1000) return true;
-    const acked = Number(await node.call('WAIT', replicas, timeoutMs));
+    // write and be promoted in its place: do not wait for one. Looked at again after a second, with
+    // ROLE, which unlike a WAIT does not hold up the other commands on the connection.
+    if (known && known.connected === 0) {
+      if (Date.now() - known.at < 1000) return true;
+      const connected = await connectedReplicas(node);
+      this.replicasSeen.set(key, { connected, at: Date.now() });
+      if (connected === 0) return true;
+    }
+    const acked = await this.sharedWait(node, key, replicas, timeoutMs);
     if (acked >= replicas) return true;
     const connected = await connectedReplicas(node);
     this.replicasSeen.set(key, { connected, at: Date.now() });
@@ -141,6 +147,43 @@ export class RedisSaleCache implements SaleCache {
   }
 
   private readonly replicasSeen = new Map<string, { connected: number; at: number }>();
+  private readonly waits = new Map<string, { running?: Promise<number>; queued?: Promise<number> }>();
+
+  /**
+   * WAIT blocks the connection it is sent on (one per node) until it returns: concurrent grabs each
+   * sending their own would queue every command of that node behind one another's timeouts. So at
+   * most one WAIT is in flight per node, and the grabs arriving meanwhile share the next one, sent
+   * once it returns: it covers their writes too (WAIT counts every write made before it on the
+   * connection).
+   */
+  private sharedWait(node: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
+    let waits = this.waits.get(key);
+    if (!waits) {
+      waits = {};
+      this.waits.set(key, waits);
+    }
+    const w = waits;
+    const start = (): Promise<number> => {
+      const running = node.call('WAIT', replicas, timeoutMs).then(Number);
+      w.running = running;
+      const done = () => {
+        if (w.running === running) w.running = undefined;
+      };
+      running.then(done, done);
+      return running;
+    };
+    if (!w.running) return start();
+    w.queued ??= w.running
+      .then(
+        () => {},
+        () => {},
+      )
+      .then(() => {
+        w.queued = undefined;
+        return start();
+      });
+    return w.queued;
+  }
 
   private nodeOf(key: string): RedisClient {
     const cluster = this.redis as Cluster;
