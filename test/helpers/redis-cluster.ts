@@ -156,6 +156,8 @@ export async function startCluster(options: { tls: boolean; nodeTimeoutMs?: numb
         join(dir, `nodes-${port}.conf`),
         '--cluster-port',
         String(busPort),
+        '--repl-diskless-sync-delay',
+        '0',
         '--cluster-node-timeout',
         String(options.nodeTimeoutMs ?? 1000),
       ],
