@@ -216,6 +216,9 @@ export function createRedis(
     password: first.password,
     tls,
     Connector: ResolvingConnector,
+    // CLIENT SETINFO waits for ioredis to read its package.json with fs, on the thread pool: a
+    // new connection would queue behind password hashing after all. The name is only cosmetic.
+    disableClientInfo: true,
     // Fail fast when Redis is away: a grab answers 503 instead of waiting for a reconnect. The
     // command timeout is part of every handler's time budget (lib/config.ts).
     maxRetriesPerRequest: 1,
