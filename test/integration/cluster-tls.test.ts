@@ -10,6 +10,8 @@ import { register } from '../../lib/accounts';
 import { issueToken } from '../../lib/auth/tokens';
 import { createRedis, type RedisClient } from '../../lib/clients/redis';
 import { config } from '../../lib/config';
+import { isCacheFailure } from '../../lib/errors';
+import { errorResponse } from '../../lib/http/handler';
 import { couponKeys } from '../../lib/keys';
 import { services } from '../../lib/services';
 import { redisReachable } from '../../scripts/lib/local-stack';
@@ -72,6 +74,23 @@ describe('connecting', () => {
       r.disconnect();
     }
   });
+});
+
+test('no seed node reachable: a cache failure, answered 503 with Retry-After, never 500', async () => {
+  const r = createRedis('redis://127.0.0.1:1,redis://127.0.0.1:2', true, config().redis);
+  try {
+    const e: unknown = await r.ping().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(Error);
+    expect(isCacheFailure(e)).toBe(true);
+    const res = errorResponse(e);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['Retry-After']).toBe('1');
+  } finally {
+    r.disconnect();
+  }
 });
 
 function settingsUrls(): string[] {
