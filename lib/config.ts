@@ -4,6 +4,7 @@
  * The README's configuration table lists the same variables.
  */
 
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -166,6 +167,14 @@ function url(env: Env, name: string, fallback?: string): string {
   return value;
 }
 
+/** The path of a file that must exist, or undefined when the variable is unset. */
+function readableFile(env: Env, name: string): string | undefined {
+  const path = env[name];
+  if (path === undefined || path === '') return undefined;
+  if (!existsSync(path)) throw new ConfigError(`${name} names a file that does not exist: "${path}"`);
+  return path;
+}
+
 /** REDIS_URL: one `redis://` or `rediss://` URL, or (cluster mode) several separated by commas. */
 function redisUrls(env: Env, cluster: boolean): string {
   const value = str(env, 'REDIS_URL', 'redis://127.0.0.1:6379');
@@ -247,7 +256,7 @@ export function readConfig(env: Env): Config {
     redis: {
       url: redisUrls(env, cluster),
       cluster,
-      tlsCaFile: env.REDIS_TLS_CA_FILE || undefined,
+      tlsCaFile: readableFile(env, 'REDIS_TLS_CA_FILE'),
       commandTimeoutMs: budget.commandTimeoutMs,
       waitReplicas: budget.waitReplicas,
       waitTimeoutMs: budget.waitTimeoutMs,

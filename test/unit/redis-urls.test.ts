@@ -24,6 +24,11 @@ describe('REDIS_URL', () => {
     expect(() => parseRedisUrls('rediss://app:pw@a.example,rediss://app:other@b.example')).toThrow(/share/);
   });
 
+  test('REDIS_TLS_CA_FILE must name a file that exists', () => {
+    expect(() => readConfig({ REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/REDIS_TLS_CA_FILE/);
+    expect(readConfig({ REDIS_TLS_CA_FILE: __filename }).redis.tlsCaFile).toBe(__filename);
+  });
+
   test('config refuses other schemes, and several nodes without cluster mode', () => {
     expect(() => readConfig({ REDIS_URL: 'http://cache.example' })).toThrow(/REDIS_URL/);
     expect(() => readConfig({ REDIS_URL: 'redis://a:1,redis://b:2' })).toThrow(/REDIS_CLUSTER=true/);
