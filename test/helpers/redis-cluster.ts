@@ -170,7 +170,7 @@ export async function startCluster(options: { tls: boolean; nodeTimeoutMs?: numb
   await Promise.all(nodes.map((n) => n.server.start()));
 
   const ca = certs ? readFileSync(certs.ca) : undefined;
-  const admin = (node: ClusterNode): Redis => {
+  const connect = (node: ClusterNode): Redis => {
     const r = new Redis({
       host: '127.0.0.1',
       port: node.port,
@@ -182,11 +182,15 @@ export async function startCluster(options: { tls: boolean; nodeTimeoutMs?: numb
       lazyConnect: false,
     });
     r.on('error', () => {});
+    return r;
+  };
+  const admin = (node: ClusterNode): Redis => {
+    const r = connect(node);
     admins.push(r);
     return r;
   };
   const call = async (node: ClusterNode, ...args: (string | number)[]) => {
-    const r = admin(node);
+    const r = connect(node);
     try {
       return await r.call(String(args[0]), ...args.slice(1).map(String));
     } finally {
@@ -281,7 +285,8 @@ export async function startCluster(options: { tls: boolean; nodeTimeoutMs?: numb
       );
     },
     async close() {
-      for (const r of admins) r.disconnect();
+      // Only the open ones: disconnecting a closed client arms a timer nothing clears.
+      for (const r of admins) if (r.status !== 'end') r.disconnect();
       await Promise.all(nodes.slice(1).map((n) => n.server.close()));
       await first.server.close();
     },
