@@ -46,11 +46,15 @@ export class RedisSaleCache implements SaleCache {
     // Issued together: one auto-pipelined round trip on a single node; on a cluster, one command
     // per shard, all in flight at once.
     const markers = await this.warmMarkers();
-    const [revoked, ...warm] = await Promise.all([
+    const [revoked, ...warm] = await Promise.allSettled([
       this.redis.exists(keys.revokedToken(jti)),
       ...markers.map((key) => this.redis.exists(key)),
     ]);
-    return { revoked: revoked === 1, warm: warm.every((w) => w === 1) };
+    if (revoked?.status !== 'fulfilled') throw revoked?.reason;
+    // A shard that does not answer (failing over) is not judged now: this request's own reads of it
+    // fail by themselves, and once it answers again its markers tell whether it kept its data. So a
+    // failover of one shard does not refuse the requests that never touch it.
+    return { revoked: revoked.value === 1, warm: warm.every((w) => w.status === 'rejected' || w.value === 1) };
   }
 
   private markers: { keys: string[]; at: number } | undefined;

@@ -210,8 +210,14 @@ test('a primary SIGKILLed during a sale: its replica takes over; 503s with Retry
   const rows = await expectSaleIntact(sale, finalByJob);
   const f = figures(answers, faultAt);
   expect(f.status500).toBe(0);
+  const victimCoupons = new Set<string>();
+  for (const name of sale.names) {
+    if ((await cluster.primaryOf(couponSlot(sale.seller, name))).id === heir.id) victimCoupons.add(name);
+  }
   observe('cluster: primary SIGKILLed under load', {
     ...f,
+    status503OtherShards: answers.filter((a) => a.res.status === 503 && !victimCoupons.has(a.coupon)).length,
+    couponsOnLostShard: victimCoupons.size,
     promotedAfterMs: promotedAt - faultAt,
     rows,
     coupons: sale.names.length,
