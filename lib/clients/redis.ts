@@ -116,7 +116,7 @@ export function parseRedisUrls(value: string): RedisEndpoint[] {
 /**
  * Host names resolved with `dns.resolve*` (c-ares, its own sockets), never with `dns.lookup`, which
  * runs on libuv's 4-thread pool: there a connection's lookup would queue behind password hashing
- * (scrypt) and JWT checks (WebCrypto), and a registration burst made reconnects time out. IP
+ * (scrypt), and a registration burst made reconnects time out. IP
  * literals need no lookup; `localhost` and names only /etc/hosts knows fall back to `dns.lookup`.
  */
 export function resolveHost(
