@@ -4,6 +4,7 @@
  * The README's configuration table lists the same variables.
  */
 
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -14,8 +15,11 @@ export interface Config {
   onLambda: boolean;
   logLevel: LogLevel;
   redis: {
+    /** One URL, or comma-separated seed nodes of a cluster (lib/clients/redis.ts parses them). */
     url: string;
     cluster: boolean;
+    /** PEM file of the CA that signed the nodes' certificates (private CA); Node's CAs otherwise. */
+    tlsCaFile: string | undefined;
     /** Per-command timeout: a stalled Redis costs a request this much, not its whole budget. */
     commandTimeoutMs: number;
     /** Replicas that must acknowledge a grab's writes before it is answered 201 (WAIT); 0 = none. */
@@ -165,6 +169,35 @@ function url(env: Env, name: string, fallback?: string): string {
   return value;
 }
 
+/** The path of a file that must exist, or undefined when the variable is unset. */
+function readableFile(env: Env, name: string): string | undefined {
+  const path = env[name];
+  if (path === undefined || path === '') return undefined;
+  if (!existsSync(path)) throw new ConfigError(`${name} names a file that does not exist: "${path}"`);
+  return path;
+}
+
+/** REDIS_URL: one `redis://` or `rediss://` URL, or (cluster mode) several separated by commas. */
+function redisUrls(env: Env, cluster: boolean): string {
+  const value = str(env, 'REDIS_URL', 'redis://127.0.0.1:6379');
+  const parts = value.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    let protocol = '';
+    try {
+      protocol = new URL(part).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      throw new ConfigError(`REDIS_URL must be redis:// or rediss:// URLs separated by commas, got "${part}"`);
+    }
+  }
+  if (parts.length > 1 && !cluster) {
+    throw new ConfigError('REDIS_URL lists several nodes: that needs REDIS_CLUSTER=true');
+  }
+  return value;
+}
+
 /** Builds a config from an environment; exported for tests of the validation itself. */
 export function readConfig(env: Env): Config {
   const stage = str(env, 'STAGE', 'local');
@@ -212,6 +245,7 @@ export function readConfig(env: Env): Config {
     );
   }
 
+  const cluster = bool(env, 'REDIS_CLUSTER', false);
   const logLevel = str(env, 'LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
@@ -222,8 +256,9 @@ export function readConfig(env: Env): Config {
     onLambda,
     logLevel: logLevel as LogLevel,
     redis: {
-      url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
-      cluster: bool(env, 'REDIS_CLUSTER', false),
+      url: redisUrls(env, cluster),
+      cluster,
+      tlsCaFile: readableFile(env, 'REDIS_TLS_CA_FILE'),
       commandTimeoutMs: budget.commandTimeoutMs,
       waitReplicas: budget.waitReplicas,
       waitTimeoutMs: budget.waitTimeoutMs,

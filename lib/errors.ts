@@ -100,9 +100,13 @@ export function failedDependency(e: unknown): Dependency | undefined {
   return undefined;
 }
 
-/** Messages of ioredis's connection-level failures and of Redis's own "not now" replies. */
+/**
+ * Messages of ioredis's connection-level failures (its cluster client's too: no seed node reachable,
+ * slots unknown, redirections beyond `maxRedirections`, the client shut down) and of Redis's own
+ * "not now" replies, redirections of a failover or a slot migration included.
+ */
 export const REDIS_FAILURE =
-  /^(Reached the max retries per request limit|Connection is closed|Command timed out|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|All keys in the pipeline should belong to the same slot)|^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|BUSY|MASTERDOWN|NOREPLICAS|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM) /;
+  /^(Reached the max retries per request limit|Connection is closed|Command timed out|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|All keys in the pipeline should belong to the same slot|Too many Cluster redirections|Cluster isn't ready|Cluster is ended)|^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|BUSY|MASTERDOWN|NOREPLICAS|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM) /;
 
 const MYSQL_TRANSIENT = new Set([
   'ER_LOCK_WAIT_TIMEOUT',

@@ -1,3 +1,5 @@
+import calculateSlot from 'cluster-key-slot';
+
 /**
  * Redis key names. Every key of one coupon shares the hash tag `{<seller>/<name>}`, so the grab
  * script touches a single hash slot and runs on Redis Cluster. Usernames never contain `/`, so the
@@ -40,7 +42,37 @@ export const keys = {
   couponRegistry: 'coupons:all',
   /** present while the cache holds a complete copy of MySQL; a flush or restart removes it. */
   warm: 'cache:warm',
+  /**
+   * On a cluster, one warm marker per hash slot, so that each shard holds the markers of the slots
+   * it serves (they move with their slot) and losing one shard's data removes its markers.
+   */
+  warmSlot: (slot: number) => `cache:warm:{${slotTags()[slot]}}`,
   warmupLock: 'cache:warmup-lock',
   /** present for a few seconds after a handler asked for a rebuild, so that one asks at a time. */
   rebuildRequested: 'cache:rebuild-requested',
 } as const;
+
+/** Hash slots of Redis Cluster. */
+export const SLOT_COUNT = 16384;
+
+let tags: string[] | undefined;
+
+/**
+ * For each hash slot, a short hash tag that maps to it (found once by trying integers in order:
+ * about 170,000 CRC16 computations, a few milliseconds, and the same table in every process).
+ */
+export function slotTags(): string[] {
+  if (tags) return tags;
+  const table = new Array<string>(SLOT_COUNT);
+  let found = 0;
+  for (let n = 0; found < SLOT_COUNT; n++) {
+    const tag = n.toString(36);
+    const slot = calculateSlot(tag);
+    if (table[slot] === undefined) {
+      table[slot] = tag;
+      found++;
+    }
+  }
+  tags = table;
+  return table;
+}

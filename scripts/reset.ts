@@ -20,6 +20,8 @@ async function reset(): Promise<void> {
   const { host, port, user, password, database } = cfg.mysql;
   const client = createRedis();
   try {
+    // A cluster client knows its nodes only once connected.
+    await client.ping();
     const nodes = 'nodes' in client ? client.nodes('master') : [client];
     for (const node of nodes) await node.flushdb();
   } finally {

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../clients/redis';
-import { couponKeys, couponRef, keys, parseCouponRef } from '../keys';
+import { couponKeys, couponRef, keys, parseCouponRef, SLOT_COUNT } from '../keys';
 import type { Kind } from '../validation';
 import type {
   Claim,
@@ -43,12 +43,42 @@ export class RedisSaleCache implements SaleCache {
   constructor(private readonly redis: RedisClient) {}
 
   async session(jti: string) {
-    // Issued together, these two travel in one auto-pipelined round trip.
-    const [revoked, warm] = await Promise.all([
+    // Issued together: one auto-pipelined round trip on a single node; on a cluster, one command
+    // per shard, all in flight at once.
+    const markers = await this.warmMarkers();
+    const [revoked, ...warm] = await Promise.allSettled([
       this.redis.exists(keys.revokedToken(jti)),
-      this.redis.exists(keys.warm),
+      ...markers.map((key) => this.redis.exists(key)),
     ]);
-    return { revoked: revoked === 1, warm: warm === 1 };
+    if (revoked?.status !== 'fulfilled') throw revoked?.reason;
+    // A shard that does not answer (failing over) is not judged now: this request's own reads of it
+    // fail by themselves, and once it answers again its markers tell whether it kept its data. So a
+    // failover of one shard does not refuse the requests that never touch it.
+    return { revoked: revoked.value === 1, warm: warm.every((w) => w.status === 'rejected' || w.value === 1) };
+  }
+
+  private markers: { keys: string[]; at: number } | undefined;
+
+  /**
+   * The warm markers that say every shard holds its data: the single `cache:warm` on one node; on a
+   * cluster, the marker of one slot of each primary (restore writes one per slot, and they move
+   * with their slots), so a shard that lost its data is noticed wherever the next request reads.
+   * The choice is kept a second: only a shard gaining or losing all its slots changes it.
+   */
+  private async warmMarkers(): Promise<string[]> {
+    const cluster = this.redis;
+    if (!(cluster instanceof Cluster)) return [keys.warm];
+    if (this.markers && Date.now() - this.markers.at < 1000) return this.markers.keys;
+    // Before the first command the client does not know the slots yet: this one waits for them.
+    if (cluster.slots.length === 0) await cluster.exists(keys.warmSlot(0));
+    const firstSlot = new Map<string, number>();
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const owner = cluster.slots[slot]?.[0];
+      if (owner !== undefined && !firstSlot.has(owner)) firstSlot.set(owner, slot);
+    }
+    const markers = firstSlot.size === 0 ? [keys.warmSlot(0)] : [...firstSlot.values()].map(keys.warmSlot);
+    this.markers = { keys: markers, at: Date.now() };
+    return markers;
   }
 
   async revokeToken(jti: string, ttlSeconds: number) {
@@ -105,9 +135,15 @@ export class RedisSaleCache implements SaleCache {
     const key = nodeKey(node);
     const known = this.replicasSeen.get(key);
     // A primary known to have no replica at all (just promoted, say) has none that could miss the
-    // write and be promoted in its place: do not wait for one (checked again every second).
-    if (known && known.connected === 0 && Date.now() - known.at < 1000) return true;
-    const acked = Number(await node.call('WAIT', replicas, timeoutMs));
+    // write and be promoted in its place: do not wait for one. Looked at again after a second, with
+    // ROLE, which unlike a WAIT does not hold up the other commands on the connection.
+    if (known && known.connected === 0) {
+      if (Date.now() - known.at < 1000) return true;
+      const connected = await connectedReplicas(node);
+      this.replicasSeen.set(key, { connected, at: Date.now() });
+      if (connected === 0) return true;
+    }
+    const acked = await this.sharedWait(node, key, replicas, timeoutMs);
     if (acked >= replicas) return true;
     const connected = await connectedReplicas(node);
     this.replicasSeen.set(key, { connected, at: Date.now() });
@@ -115,6 +151,43 @@ export class RedisSaleCache implements SaleCache {
   }
 
   private readonly replicasSeen = new Map<string, { connected: number; at: number }>();
+  private readonly waits = new Map<string, { running?: Promise<number>; queued?: Promise<number> }>();
+
+  /**
+   * WAIT blocks the connection it is sent on (one per node) until it returns: concurrent grabs each
+   * sending their own would queue every command of that node behind one another's timeouts. So at
+   * most one WAIT is in flight per node, and the grabs arriving meanwhile share the next one, sent
+   * once it returns: it covers their writes too (WAIT counts every write made before it on the
+   * connection).
+   */
+  private sharedWait(node: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
+    let waits = this.waits.get(key);
+    if (!waits) {
+      waits = {};
+      this.waits.set(key, waits);
+    }
+    const w = waits;
+    const start = (): Promise<number> => {
+      const running = node.call('WAIT', replicas, timeoutMs).then(Number);
+      w.running = running;
+      const done = () => {
+        if (w.running === running) w.running = undefined;
+      };
+      running.then(done, done);
+      return running;
+    };
+    if (!w.running) return start();
+    w.queued ??= w.running
+      .then(
+        () => {},
+        () => {},
+      )
+      .then(() => {
+        w.queued = undefined;
+        return start();
+      });
+    return w.queued;
+  }
 
   private nodeOf(key: string): RedisClient {
     const cluster = this.redis as Cluster;
@@ -272,7 +345,9 @@ export class RedisSaleCache implements SaleCache {
   }
 
   async isWarm() {
-    return (await this.redis.exists(keys.warm)) === 1;
+    const markers = await this.warmMarkers();
+    const found = await Promise.all(markers.map((key) => this.redis.exists(key)));
+    return found.every((f) => f === 1);
   }
 
   async restore(snapshot: Snapshot) {
@@ -310,7 +385,13 @@ export class RedisSaleCache implements SaleCache {
       const ttl = Math.ceil((t.expiresAt.getTime() - nowMs) / 1000);
       return ttl > 0 ? this.revokeToken(t.jti, ttl) : Promise.resolve();
     });
-    await r.set(keys.warm, String(nowMs));
+    // Last, once everything else is written: the marker of each slot (cluster) or the single one.
+    if (r instanceof Cluster) {
+      const slots = Array.from({ length: SLOT_COUNT }, (_, slot) => slot);
+      await inChunks(slots, (slot) => r.set(keys.warmSlot(slot), String(nowMs)));
+    } else {
+      await r.set(keys.warm, String(nowMs));
+    }
   }
 
   async ping() {

@@ -5,8 +5,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import { createRedis, type RedisClient } from '../../lib/clients/redis';
 import { type Config, ConfigError, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { logger } from '../../lib/logger';
@@ -29,23 +30,31 @@ export function configOrExit(env: Env): Config {
   }
 }
 
-async function redisReachable(url: string): Promise<boolean> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1500,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => {});
+/**
+ * Whether Redis answers the client the handlers use (lib/clients/redis.ts): the same TLS,
+ * credentials and, in cluster mode, every node the cluster client discovers, not just a seed.
+ */
+export async function redisReachable(settings: Config['redis']): Promise<boolean> {
+  let r: RedisClient | undefined;
   try {
-    await r.connect();
-    await r.ping();
+    r = createRedis(settings.url, settings.cluster, { ...settings, commandTimeoutMs: 1500 });
+    const client = r;
+    // On a cluster, every primary must answer (each is reached with the client's own options).
+    const nodes = client instanceof Cluster ? await clusterPrimaries(client) : [client];
+    await Promise.all(nodes.map((n) => n.ping()));
     return true;
   } catch {
     return false;
   } finally {
-    r.disconnect();
+    r?.disconnect();
   }
+}
+
+async function clusterPrimaries(cluster: Cluster) {
+  await cluster.ping();
+  const primaries = cluster.nodes('master');
+  if (primaries.length === 0) throw new Error('the cluster has no primary');
+  return primaries;
 }
 
 async function mysqlReachable(c: Config['mysql']): Promise<boolean> {
@@ -74,7 +83,7 @@ export async function requireServices(env: Env): Promise<Config> {
   let cfg = configOrExit(env);
   const missing = async () => {
     const out: string[] = [];
-    if (!(await redisReachable(cfg.redis.url))) out.push(`Redis at ${cfg.redis.url}`);
+    if (!(await redisReachable(cfg.redis))) out.push(`Redis at ${cfg.redis.url}`);
     if (!(await mysqlReachable(cfg.mysql))) out.push(`MySQL at ${cfg.mysql.host}:${cfg.mysql.port}`);
     return out;
   };

@@ -184,12 +184,15 @@ export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
   }
   const r = stack.redis;
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await r.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  // Every node holding data (a cluster's primaries), each scanned to the end.
+  for (const node of stack.dataNodes()) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   keys.sort();
   // Issued together, the reads travel in a few pipelined round trips.
   const types = await Promise.all(keys.map((key) => r.type(key)));
@@ -572,7 +575,8 @@ export function describeContract(label: string, setup: () => ContractTarget): vo
         expectJson(await c().logout(customer.token), 200, { errMsg: 'log out.' });
         const jti = String(decodeJwt(customer.token).jti);
         // Redis forgets the revocation and knows it is no longer a complete copy of MySQL.
-        await stack().redis.del(keys.revokedToken(jti), keys.warm);
+        await stack().redis.del(keys.revokedToken(jti));
+        await stack().markCold();
         // The cold cache is rebuilt in the background; meanwhile requests get 503 with Retry-After.
         expectJson(await untilAnswered(() => c().list(customer.token, seller.username)), 401, {
           errMsg: 'Not Authorized.',

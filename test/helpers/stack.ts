@@ -6,13 +6,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { handler as consumer } from '../../functions/persist-purchases';
 import { mysql } from '../../lib/clients/mysql';
-import { redis } from '../../lib/clients/redis';
+import { type RedisClient, redis } from '../../lib/clients/redis';
 import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
+import { keys, SLOT_COUNT } from '../../lib/keys';
 import { closeServices, services } from '../../lib/services';
 import { type Poller, startPoller } from '../../scripts/queue/poller';
 import { ensureQueues } from '../../scripts/queue/setup';
@@ -29,6 +30,10 @@ export interface Stack {
   /** Waits until the queue is empty and nothing is in flight. */
   drain(timeoutMs?: number): Promise<void>;
   reset(): Promise<void>;
+  /** Makes the cache forget that it is a complete copy of MySQL (its warm markers). */
+  markCold(): Promise<void>;
+  /** The nodes holding data: the one server, or every primary of a cluster. */
+  dataNodes(): Redis[];
   close(): Promise<void>;
 }
 
@@ -97,7 +102,22 @@ export async function startStack(
       await bootstrap.send(new PurgeQueueCommand({ QueueUrl: queueUrl })).catch(() => {});
       await bootstrap.send(new PurgeQueueCommand({ QueueUrl: dlqUrl })).catch(() => {});
       for (const table of ['purchases', 'coupons', 'users', 'revoked_tokens']) await db.query(`DELETE FROM ${table}`);
-      await r.flushdb();
+      await Promise.all(stack.dataNodes().map((n) => n.flushdb()));
+    },
+    async markCold() {
+      const client = r as RedisClient;
+      if (!(client instanceof Cluster)) {
+        await r.del(keys.warm);
+        return;
+      }
+      for (let slot = 0; slot < SLOT_COUNT; slot += 500) {
+        const batch = Array.from({ length: Math.min(500, SLOT_COUNT - slot) }, (_, i) => keys.warmSlot(slot + i));
+        await Promise.all(batch.map((key) => client.del(key)));
+      }
+    },
+    dataNodes() {
+      const client = r as RedisClient;
+      return client instanceof Cluster ? client.nodes('master') : [r];
     },
     async close() {
       await stack.stopConsumer();

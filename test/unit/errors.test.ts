@@ -50,6 +50,12 @@ describe('failedDependency', () => {
     ['a loading replica', new ReplyError('LOADING Redis is loading the dataset in memory')],
     ['a cluster outage', new ReplyError('CLUSTERDOWN The cluster is down')],
     ['a redirection', new ReplyError('MOVED 3999 127.0.0.1:6381')],
+    ['a slot being migrated', new ReplyError('ASK 3999 127.0.0.1:6381')],
+    ['keys of a slot half migrated', new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot')],
+    ['no seed node reachable', new Error('None of startup nodes is available')],
+    ['slots unknown', new Error('Failed to refresh slots cache.')],
+    ['redirections beyond the limit', new Error('Too many Cluster redirections. Last error: MOVED 1 x:1')],
+    ['a cluster client shut down', new Error('Cluster is ended.')],
   ])('the cache, for %s', (_label, e) => {
     expect(failedDependency(e)).toBe('cache');
   });
