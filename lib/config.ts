@@ -38,6 +38,18 @@ export interface Config {
     jwtSecret: Uint8Array;
     tokenTtlSeconds: number;
     scryptLogN: number;
+    /** The slow hash new passwords get; a stored hash of another kind or a lower cost is replaced at the next login. */
+    passwordHash: PasswordHashSetting;
+    /** Hash computations one process runs at once (the rest wait in a short queue, then get 503 busy). */
+    hashConcurrency: number;
+    /** Most hash computations waiting for a lane; past it, 503 busy at once. */
+    hashQueue: number;
+    /** Longest wait for a lane; a computation that cannot start by then gets 503 busy. */
+    hashMaxWaitMs: number;
+    /** How long a verified username and password are remembered in Redis; 0 turns the login cache off. */
+    loginCacheTtlSeconds: number;
+    /** Key material of the login cache's MACs; undefined: derived from the JWT secret. */
+    loginCacheKey: Uint8Array | undefined;
   };
   outbox: {
     /** An outbox entry older than this is re-sent by the sweeper. Must exceed the grab's longest send. */
@@ -71,6 +83,10 @@ export interface Config {
     lockTtlMs: number;
   };
 }
+
+export type PasswordHashSetting =
+  | { algorithm: 'argon2id'; memoryKiB: number; timeCost: number; parallelism: number }
+  | { algorithm: 'scrypt'; logN: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -144,6 +160,29 @@ export function readConfig(env: Env): Config {
     throw new ConfigError('OUTBOX_RESEND_AFTER_MS must exceed twice SQS_SEND_TIMEOUT_MS');
   }
 
+  const scryptLogN = int(env, 'SCRYPT_LOG_N', 15, 10, 20);
+  const algorithm = str(env, 'PASSWORD_HASH', 'argon2id');
+  if (algorithm !== 'argon2id' && algorithm !== 'scrypt') {
+    throw new ConfigError(`PASSWORD_HASH must be argon2id or scrypt, got "${algorithm}"`);
+  }
+  const passwordHash: PasswordHashSetting =
+    algorithm === 'scrypt'
+      ? { algorithm, logN: scryptLogN }
+      : {
+          algorithm,
+          memoryKiB: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
+          timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
+          parallelism: 1,
+        };
+  // Hashing runs on libuv's thread pool (node:crypto scrypt and @node-rs/argon2 alike); leave one
+  // of its threads to DNS lookups, file reads and WebCrypto.
+  const threadPool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  const hashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, threadPool - 1), 1, 1024);
+  const loginCacheKey = env.LOGIN_CACHE_KEY ? env.LOGIN_CACHE_KEY : undefined;
+  if (loginCacheKey !== undefined && loginCacheKey.length < 32) {
+    throw new ConfigError('LOGIN_CACHE_KEY must be at least 32 characters');
+  }
+
   const logLevel = str(env, 'LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
@@ -177,7 +216,13 @@ export function readConfig(env: Env): Config {
     auth: {
       jwtSecret: new TextEncoder().encode(secret),
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
-      scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
+      scryptLogN,
+      passwordHash,
+      hashConcurrency,
+      hashQueue: int(env, 'PASSWORD_HASH_QUEUE', 100, 0, 100_000),
+      hashMaxWaitMs: int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 500, 1, 60_000),
+      loginCacheTtlSeconds: int(env, 'LOGIN_CACHE_TTL_SECONDS', 600, 0, 86_400),
+      loginCacheKey: loginCacheKey === undefined ? undefined : new TextEncoder().encode(loginCacheKey),
     },
     outbox: { resendAfterMs },
     restore: {
