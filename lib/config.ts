@@ -174,10 +174,19 @@ export function readConfig(env: Env): Config {
           timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
           parallelism: 1,
         };
-  // Hashing runs on libuv's thread pool (node:crypto scrypt and @node-rs/argon2 alike); leave one
-  // of its threads to DNS lookups, file reads and WebCrypto.
+  // Hashing runs on libuv's thread pool (node:crypto scrypt and @node-rs/argon2 alike): leave one of
+  // its threads to DNS lookups, file reads and WebCrypto, and leave the cores that the processes of
+  // `npm start` share enough room for their event loops (a starved loop answers even 503s late).
+  const serverWorkers = int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256);
   const threadPool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
-  const hashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', Math.max(1, threadPool - 1), 1, 1024);
+  const coresPerProcess = Math.floor(availableParallelism() / serverWorkers);
+  const hashConcurrency = int(
+    env,
+    'PASSWORD_HASH_CONCURRENCY',
+    Math.max(1, Math.min(threadPool - 1, coresPerProcess)),
+    1,
+    1024,
+  );
   const loginCacheKey = env.LOGIN_CACHE_KEY ? env.LOGIN_CACHE_KEY : undefined;
   if (loginCacheKey !== undefined && loginCacheKey.length < 32) {
     throw new ConfigError('LOGIN_CACHE_KEY must be at least 32 characters');
@@ -237,7 +246,7 @@ export function readConfig(env: Env): Config {
       maxReceiveCount: int(env, 'QUEUE_MAX_RECEIVE_COUNT', 5, 1, 1000),
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
-      serverWorkers: int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256),
+      serverWorkers,
     },
     warmup: {
       graceMs: int(env, 'WARMUP_GRACE_MS', sendTimeoutMs * 2, 0, 600_000),

@@ -55,16 +55,23 @@ export class HashLane {
     return { running: this.running, waiting: this.waiting.length, averageMs: this.averageMs };
   }
 
-  private acquire(): Promise<void> {
+  /** Whether a task submitted now would be admitted (run or queued): lets a caller refuse before other work. */
+  wouldAdmit(): boolean {
     const { concurrency, queue, maxWaitMs } = this.options;
+    if (this.running < concurrency && this.waiting.length === 0) return true;
+    const rounds = Math.floor(this.waiting.length / concurrency) + 1;
+    // Until a task has been timed, one round of waiters at most.
+    const expectedMs = this.averageMs === 0 ? (rounds > 1 ? Number.POSITIVE_INFINITY : 0) : rounds * this.averageMs;
+    return this.waiting.length < queue && expectedMs <= maxWaitMs;
+  }
+
+  private acquire(): Promise<void> {
+    const { concurrency, maxWaitMs } = this.options;
     if (this.running < concurrency && this.waiting.length === 0) {
       this.running++;
       return Promise.resolve();
     }
-    const rounds = Math.floor(this.waiting.length / concurrency) + 1;
-    if (this.waiting.length >= queue || rounds * this.averageMs > maxWaitMs) {
-      return Promise.reject(new ServerBusy());
-    }
+    if (!this.wouldAdmit()) return Promise.reject(new ServerBusy());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         start: () => {

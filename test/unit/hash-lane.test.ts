@@ -13,6 +13,7 @@ function gate() {
 
 test('runs at most `concurrency` tasks at once, the next ones in arrival order', async () => {
   const lane = new HashLane({ concurrency: 2, queue: 10, maxWaitMs: 10_000 });
+  await lane.run(() => sleep(1)); // timed once: the lane admits waiters by their expected wait
   let active = 0;
   let peak = 0;
   const order: number[] = [];
@@ -36,6 +37,7 @@ test('runs at most `concurrency` tasks at once, the next ones in arrival order',
 
 test('past the queue, ServerBusy at once (503 with Retry-After)', async () => {
   const lane = new HashLane({ concurrency: 1, queue: 2, maxWaitMs: 10_000 });
+  await lane.run(() => sleep(1));
   const g = gate();
   const admitted = [lane.run(g.task), lane.run(g.task), lane.run(g.task)];
   const started = performance.now();
@@ -97,4 +99,13 @@ test('runIfIdle runs only when a lane is free now, and never waits', async () =>
   await expect(lane.runIfIdle(async () => 'ran')).resolves.toBeUndefined();
   g.open();
   await holder;
+});
+
+test('before any task was timed, one round of waiters at most', async () => {
+  const lane = new HashLane({ concurrency: 2, queue: 100, maxWaitMs: 10_000 });
+  const g = gate();
+  const admitted = [lane.run(g.task), lane.run(g.task), lane.run(g.task), lane.run(g.task)];
+  await expect(lane.run(g.task)).rejects.toBeInstanceOf(ServerBusy);
+  g.open();
+  await Promise.all(admitted);
 });
