@@ -8,6 +8,7 @@ import {
   spendVerificationTime,
   verifyPassword,
 } from './auth/passwords';
+import { SingleFlight } from './auth/single-flight';
 import { type Caller, issueToken, tokenFromHeader, verifyToken } from './auth/tokens';
 import { config } from './config';
 import { BadRequest, describe, ServerBusy, Unauthorized } from './errors';
@@ -57,23 +58,43 @@ export async function login(
       kind: cachedKind,
     };
   }
-  // Past the hash lane's capacity the answer is 503 whatever MySQL says: spare it the query.
-  if (!hashLane().wouldAdmit()) throw new ServerBusy({ kind: '' });
-  const user = known ? await s.db.findUser(username) : undefined;
+  let user: { username: string; kind: Kind } | undefined;
   try {
-    if (!user) {
-      await spendVerificationTime(password);
-      throw loginFailed();
-    }
-    if (!(await verifyPassword(password, user.passwordHash))) throw loginFailed();
+    user = await slowLogins.run(username, password, () => verifySlowly(s, cache, username, password, known));
   } catch (e: unknown) {
     // The login route keeps its `kind` key on every answer, 503 busy included.
     if (e instanceof ServerBusy) throw new ServerBusy({ kind: '' });
     throw e;
   }
-  await rememberLogin(s, cache, { username, password, kind: user.kind, passwordHash: user.passwordHash });
+  if (!user) throw loginFailed();
   const token = await issueToken(user, auth.jwtSecret, auth.tokenTtlSeconds);
   return { token, kind: user.kind };
+}
+
+/** Concurrent logins of one account with one password share a single slow verification. */
+const slowLogins = new SingleFlight<{ username: string; kind: Kind } | undefined>();
+
+/**
+ * The slow path: MySQL's hash, verified in the hash lane (a decoy verification for an unknown
+ * user, so both cost the same), then remembered. Resolves undefined for a wrong login.
+ */
+async function verifySlowly(
+  s: Services,
+  cache: LoginCache,
+  username: string,
+  password: string,
+  known: boolean,
+): Promise<{ username: string; kind: Kind } | undefined> {
+  // Past the hash lane's capacity the answer is 503 whatever MySQL says: spare it the query.
+  if (!hashLane().wouldAdmit()) throw new ServerBusy();
+  const user = known ? await s.db.findUser(username) : undefined;
+  if (!user) {
+    await spendVerificationTime(password);
+    return undefined;
+  }
+  if (!(await verifyPassword(password, user.passwordHash))) return undefined;
+  await rememberLogin(s, cache, { username, password, kind: user.kind, passwordHash: user.passwordHash });
+  return { username: user.username, kind: user.kind };
 }
 
 /** The one place a login fails with 401 (where throttling will count it). */

@@ -81,6 +81,20 @@ test('a wrong password never takes the fast path: it pays the full verification 
   expect(reads).toBe(4);
 });
 
+test('concurrent logins of one account share one slow verification; another password gets its own', async () => {
+  await signUp('lc_herd');
+  const results = await Promise.all([
+    ...Array.from({ length: 20 }, () => status(login(s, { username: 'lc_herd', password: 'secret123' }))),
+    status(login(s, { username: 'lc_herd', password: 'secret124' })),
+    status(login(s, { username: 'lc_herd', password: 'secret124' })),
+  ]);
+  expect(results).toEqual([...Array(20).fill(200), 401, 401]);
+  expect(reads).toBe(2); // one verification per distinct password
+  // Nothing stays shared once it is over: a wrong password later is verified again.
+  expect(await status(login(s, { username: 'lc_herd', password: 'secret124' }))).toBe(401);
+  expect(reads).toBe(3);
+});
+
 test('a failed login stores nothing', async () => {
   await signUp('lc_failed');
   expect(await status(login(s, { username: 'lc_failed', password: 'nope-nope' }))).toBe(401);
