@@ -260,13 +260,14 @@ describe('nothing in Redis alone lets anyone log in', () => {
 });
 
 describe('rehash on the next successful login', () => {
-  test('a scrypt hash is replaced by argon2id at the setting, and the login is cached under the new hash', async () => {
+  test("a scrypt hash is replaced by argon2id at the setting (here the tests' cheap one), and the login is cached under the new hash", async () => {
     const old = await computeHash('secret123', { algorithm: 'scrypt', logN: 10 });
     expect(await s.db.insertUser({ username: 'lc_old', kind: 'customer', passwordHash: old })).toBe(true);
     await s.cache.putUser('lc_old', 'customer');
     expect(await status(login(s, { username: 'lc_old', password: 'secret123' }))).toBe(200);
     const upgraded = (await s.db.findUser('lc_old'))?.passwordHash ?? '';
-    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const { memoryKiB, timeCost } = config().auth.passwordHash as { memoryKiB: number; timeCost: number };
+    expect(upgraded).toMatch(new RegExp(`^\\$argon2id\\$v=19\\$m=${memoryKiB},t=${timeCost},p=1\\$`));
 
     reads = 0;
     expect(await status(login(s, { username: 'lc_old', password: 'secret123' }))).toBe(200);
