@@ -229,7 +229,7 @@ export function readConfig(env: Env): Config {
       passwordHash,
       hashConcurrency,
       hashQueue: int(env, 'PASSWORD_HASH_QUEUE', 100, 0, 100_000),
-      hashMaxWaitMs: int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 500, 1, 60_000),
+      hashMaxWaitMs: int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 250, 1, 60_000),
       loginCacheTtlSeconds: int(env, 'LOGIN_CACHE_TTL_SECONDS', 600, 0, 86_400),
       loginCacheKey: loginCacheKey === undefined ? undefined : new TextEncoder().encode(loginCacheKey),
     },

@@ -11,7 +11,10 @@ import { services } from '../../lib/services';
 import { type RunningServer, startServer } from '../helpers/offline';
 import { type Stack, startStack } from '../helpers/stack';
 
-/** The bound this test holds every 503 to: the lane's wait (PASSWORD_HASH_MAX_WAIT_MS, 500 ms) plus HTTP. */
+/**
+ * The bound this test holds every 503 to: the lane's longest wait (PASSWORD_HASH_MAX_WAIT_MS, 250 ms)
+ * plus the server's own time to answer, on a machine loaded as this one usually is.
+ */
 const BUSY_WITHIN_MS = 1000;
 const REAL = 100;
 const WRONG = 50;
@@ -94,6 +97,16 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
       // A server that has answered a few requests (connections to Redis and MySQL open in each worker).
       for (let i = 0; i < 8; i++)
         expect((await attempt(server.baseUrl, { username: 'nobody', password: 'x', expected: 401 })).status).toBe(401);
+      // What this server needs to answer 200 requests at once without hashing anything (a password
+      // that is not a string: 401 at once). On a machine so loaded that this exceeds 500 ms, a 503 may
+      // take that long plus 500 ms; otherwise it must come within 1 s.
+      const trivial = await Promise.all(
+        attempts.map((a) => attempt(server.baseUrl, { ...a, password: 7 as unknown as string, expected: 401 })),
+      );
+      for (const r of trivial) expect(r.status).toBe(401);
+      const slowestTrivial = Math.max(...trivial.map((r) => r.ms));
+      const busyWithin = Math.max(BUSY_WITHIN_MS, slowestTrivial + 500);
+
       const answers = await Promise.all(attempts.map((a) => attempt(server.baseUrl, a)));
 
       const busy = answers.filter((r) => r.status === 503);
@@ -106,7 +119,7 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
       for (const r of busy) {
         expect(r.body).toEqual({ kind: '', errMsg: 'Server busy. Retry shortly.' });
         expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
-        expect(r.ms).toBeLessThan(BUSY_WITHIN_MS);
+        expect(r.ms).toBeLessThan(busyWithin);
       }
       // The storm really exceeded the lanes, and they still answered some logins in full meanwhile.
       expect(busy.length).toBeGreaterThan(0);
@@ -114,7 +127,7 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
       const slowest503 = Math.max(...busy.map((r) => r.ms));
       const slowest = Math.max(...answers.map((r) => r.ms));
       console.log(
-        `${label}: ${answers.filter((r) => r.status === 200).length} x 200, ${answers.filter((r) => r.status === 401).length} x 401, ${busy.length} x 503 (slowest 503 ${slowest503.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms)`,
+        `${label}: 200 answers without hashing within ${slowestTrivial.toFixed(0)} ms; storm: ${answers.filter((r) => r.status === 200).length} x 200, ${answers.filter((r) => r.status === 401).length} x 401, ${busy.length} x 503 (slowest 503 ${slowest503.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms)`,
       );
 
       // Customers who honour Retry-After (with jitter, as clients should) all log in in the end.
@@ -130,7 +143,7 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
                 expect(r.status).toBe(200);
                 return tries;
               }
-              expect(r.ms).toBeLessThan(BUSY_WITHIN_MS);
+              expect(r.ms).toBeLessThan(busyWithin);
             }
             throw new Error(`${a.username} still refused after two minutes of retries`);
           }),

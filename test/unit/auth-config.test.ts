@@ -8,7 +8,7 @@ test('defaults: argon2id at OWASP parameters, lanes that fit the thread pool and
   // One process per core by default (npm start): one lane each; never more than the pool minus one.
   expect(auth.hashConcurrency).toBe(1);
   expect(auth.hashQueue).toBe(100);
-  expect(auth.hashMaxWaitMs).toBe(500);
+  expect(auth.hashMaxWaitMs).toBe(250);
   expect(auth.loginCacheTtlSeconds).toBe(600);
   expect(auth.loginCacheKey).toBeUndefined();
 });
