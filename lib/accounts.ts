@@ -51,7 +51,8 @@ export async function login(
   // Login throttling (api.md "Fair access") hooks in here, before both paths, so a cached password
   // is throttled like any other; a failure is counted where `loginFailed` is thrown below.
   const known = validate.isValidUsername(username);
-  const cachedKind = known ? await cachedLogin(cache, username, password) : undefined;
+  const cached = known ? await cachedLogin(cache, username, password) : { kind: undefined, reachable: true };
+  const cachedKind = cached.kind;
   if (cachedKind) {
     return {
       token: await issueToken({ username, kind: cachedKind }, auth.jwtSecret, auth.tokenTtlSeconds),
@@ -60,7 +61,9 @@ export async function login(
   }
   let user: { username: string; kind: Kind } | undefined;
   try {
-    user = await slowLogins.run(username, password, () => verifySlowly(s, cache, username, password, known));
+    // A cache that just failed to answer is not written to either: the login would wait for it twice.
+    const remember = cached.reachable ? cache : undefined;
+    user = await slowLogins.run(username, password, () => verifySlowly(s, remember, username, password, known));
   } catch (e: unknown) {
     // The login route keeps its `kind` key on every answer, 503 busy included.
     if (e instanceof ServerBusy) throw new ServerBusy({ kind: '' });
@@ -80,7 +83,7 @@ const slowLogins = new SingleFlight<{ username: string; kind: Kind } | undefined
  */
 async function verifySlowly(
   s: Services,
-  cache: LoginCache,
+  cache: LoginCache | undefined,
   username: string,
   password: string,
   known: boolean,
@@ -93,7 +96,7 @@ async function verifySlowly(
     return undefined;
   }
   if (!(await verifyPassword(password, user.passwordHash))) return undefined;
-  await rememberLogin(s, cache, { username, password, kind: user.kind, passwordHash: user.passwordHash });
+  if (cache) await rememberLogin(s, cache, { username, password, kind: user.kind, passwordHash: user.passwordHash });
   return { username: user.username, kind: user.kind };
 }
 
@@ -103,12 +106,16 @@ function loginFailed(): Unauthorized {
 }
 
 /** A cache that cannot answer is a miss: the slow path still works without Redis. */
-async function cachedLogin(cache: LoginCache, username: string, password: string): Promise<Kind | undefined> {
+async function cachedLogin(
+  cache: LoginCache,
+  username: string,
+  password: string,
+): Promise<{ kind: Kind | undefined; reachable: boolean }> {
   try {
-    return await cache.lookup(username, password);
+    return { kind: await cache.lookup(username, password), reachable: true };
   } catch (e: unknown) {
     logger.warn('login cache unavailable', { error: describe(e) });
-    return undefined;
+    return { kind: undefined, reachable: false };
   }
 }
 

@@ -161,7 +161,15 @@ test('without Redis, logins still work through the slow path', async () => {
   const down = createRedis('redis://127.0.0.1:1');
   try {
     const cache = new RedisLoginCache(down, config().auth.jwtSecret, 600);
+    let writes = 0;
+    const remember = cache.remember.bind(cache);
+    cache.remember = (...args) => {
+      writes++;
+      return remember(...args);
+    };
     expect(await status(login(s, { username: 'lc_slow', password: 'secret123' }, cache))).toBe(200);
+    // It waited for Redis once (the lookup), not a second time to store the entry.
+    expect(writes).toBe(0);
     expect(await status(login(s, { username: 'lc_slow', password: 'nope-nope' }, cache))).toBe(401);
   } finally {
     down.disconnect();
