@@ -1,8 +1,10 @@
-/** Rebuilds a cold cache from MySQL, once, under a lock; invoked by handlers that found it cold. */
+/**
+ * Rebuilds a cold cache from MySQL, once, under a lock; invoked asynchronously by handlers that
+ * found it cold (reserved concurrency 1 on AWS). A second invocation finds the lock taken and returns.
+ */
 import middy from '@middy/core';
 import { rebuildHere } from '../lib/warm-up';
 
 export const handler = middy().handler(async () => {
-  await rebuildHere();
-  return { warm: true };
+  return { result: await rebuildHere() };
 });

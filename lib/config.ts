@@ -13,7 +13,15 @@ export interface Config {
   /** In a Lambda container on AWS: one invocation at a time (serverless-offline sets IS_OFFLINE). */
   onLambda: boolean;
   logLevel: LogLevel;
-  redis: { url: string; cluster: boolean };
+  redis: {
+    url: string;
+    cluster: boolean;
+    /** Per-command timeout: a stalled Redis costs a request this much, not its whole budget. */
+    commandTimeoutMs: number;
+    /** Replicas that must acknowledge a grab's writes before it is answered 201 (WAIT); 0 = none. */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   mysql: {
     host: string;
     port: number;
@@ -29,8 +37,12 @@ export interface Config {
     queueUrl: string;
     queueName: string;
     dlqName: string;
+    /** The dead-letter queue: the consumer moves messages that can never succeed there at once. */
+    dlqUrl: string;
     /** Per-attempt timeout of a send; a grab answers 503 rather than hang. */
     sendTimeoutMs: number;
+    /** Attempts of one send (the SDK retries once). */
+    sendAttempts: number;
     /** Placeholder keys for local endpoints when none are set; the default chain on AWS. */
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   };
@@ -75,6 +87,11 @@ export interface Config {
     /** HTTP worker processes of `npm start`. */
     serverWorkers: number;
   };
+  /**
+   * The time limit of an HTTP handler (the Lambda timeout of the HTTP functions). Every dependency
+   * timeout is validated to fit inside it, so a handler always answers before the platform kills it.
+   */
+  handlerTimeoutMs: number;
   warmup: {
     /** How long a rebuild waits for in-flight grabs before it trusts the queue's counters. */
     graceMs: number;
@@ -144,6 +161,7 @@ export function readConfig(env: Env): Config {
       ? `http://127.0.0.1:${int(env, 'QUEUE_PORT', 9324, 1, 65535)}`
       : undefined;
   const queueName = str(env, 'QUEUE_NAME', 'seckill-purchases');
+  const dlqName = str(env, 'DLQ_NAME', `${queueName}-dlq`);
   const queueUrl = env.QUEUE_URL
     ? url(env, 'QUEUE_URL')
     : endpoint
@@ -154,10 +172,14 @@ export function readConfig(env: Env): Config {
   const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : undefined);
   if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
 
-  const sendTimeoutMs = int(env, 'SQS_SEND_TIMEOUT_MS', 2000, 100, 60_000);
+  const budget = timeBudget(env);
+  const { sendTimeoutMs } = budget;
   const resendAfterMs = int(env, 'OUTBOX_RESEND_AFTER_MS', 60_000, 1000, 3_600_000);
-  if (resendAfterMs <= sendTimeoutMs * 2) {
-    throw new ConfigError('OUTBOX_RESEND_AFTER_MS must exceed twice SQS_SEND_TIMEOUT_MS');
+  if (resendAfterMs <= budget.handlerTimeoutMs) {
+    throw new ConfigError(
+      `OUTBOX_RESEND_AFTER_MS (${resendAfterMs}) must exceed HANDLER_TIMEOUT_MS (${budget.handlerTimeoutMs}): ` +
+        'an entry younger than that may belong to a request still running',
+    );
   }
 
   const scryptLogN = int(env, 'SCRYPT_LOG_N', 15, 10, 20);
@@ -204,6 +226,9 @@ export function readConfig(env: Env): Config {
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
       cluster: bool(env, 'REDIS_CLUSTER', false),
+      commandTimeoutMs: budget.commandTimeoutMs,
+      waitReplicas: budget.waitReplicas,
+      waitTimeoutMs: budget.waitTimeoutMs,
     },
     mysql: {
       host: str(env, 'MYSQL_HOST', '127.0.0.1'),
@@ -218,8 +243,14 @@ export function readConfig(env: Env): Config {
       endpoint,
       queueUrl,
       queueName,
-      dlqName: str(env, 'DLQ_NAME', `${queueName}-dlq`),
+      dlqName,
+      dlqUrl: env.DLQ_URL
+        ? url(env, 'DLQ_URL')
+        : endpoint
+          ? `${endpoint.replace(/\/$/, '')}/000000000000/${dlqName}`
+          : '',
       sendTimeoutMs,
+      sendAttempts: SEND_ATTEMPTS,
       credentials: endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     },
     auth: {
@@ -248,12 +279,51 @@ export function readConfig(env: Env): Config {
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
       serverWorkers,
     },
+    handlerTimeoutMs: budget.handlerTimeoutMs,
     warmup: {
-      graceMs: int(env, 'WARMUP_GRACE_MS', sendTimeoutMs * 2, 0, 600_000),
+      graceMs: budget.graceMs,
       drainTimeoutMs: int(env, 'WARMUP_DRAIN_TIMEOUT_MS', 20_000, 0, 600_000),
       lockTtlMs: int(env, 'WARMUP_LOCK_TTL_MS', 60_000, 1000, 600_000),
     },
   };
+}
+
+const SEND_ATTEMPTS = 2;
+/** What a handler keeps for itself at the end of its time: answering, logging. */
+export const HANDLER_MARGIN_MS = 300;
+
+/**
+ * The timeouts of one grab, validated together. Its slowest path: the session check and the grab
+ * script (2 Redis commands), WAIT for replicas, a send that fails after every attempt, then the
+ * release and the listing undo (2 more commands): 4 x Redis + WAIT + attempts x send, plus a margin,
+ * must fit in the handler's time limit.
+ */
+function timeBudget(env: Env) {
+  const handlerTimeoutMs = int(env, 'HANDLER_TIMEOUT_MS', 8000, 1000, 29_000);
+  const commandTimeoutMs = int(env, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 50, 10_000);
+  const sendTimeoutMs = int(env, 'SQS_SEND_TIMEOUT_MS', 1500, 100, 20_000);
+  const waitReplicas = int(env, 'REDIS_WAIT_REPLICAS', 0, 0, 5);
+  const waitTimeoutMs = int(env, 'REDIS_WAIT_TIMEOUT_MS', 200, 1, 5000);
+  const worstGrabMs =
+    4 * commandTimeoutMs + (waitReplicas > 0 ? waitTimeoutMs : 0) + SEND_ATTEMPTS * sendTimeoutMs + HANDLER_MARGIN_MS;
+  if (worstGrabMs > handlerTimeoutMs) {
+    throw new ConfigError(
+      `HANDLER_TIMEOUT_MS (${handlerTimeoutMs}) is shorter than a grab's worst case (${worstGrabMs} ms = ` +
+        `4 x REDIS_COMMAND_TIMEOUT_MS + REDIS_WAIT_TIMEOUT_MS + ${SEND_ATTEMPTS} x SQS_SEND_TIMEOUT_MS + ` +
+        `${HANDLER_MARGIN_MS} ms): lower those timeouts or raise HANDLER_TIMEOUT_MS`,
+    );
+  }
+  // A grab that passed the script just before Redis lost its data may still be sending: the rebuild
+  // waits for it before it trusts the queue's counters.
+  const minGraceMs = SEND_ATTEMPTS * sendTimeoutMs + commandTimeoutMs;
+  const graceMs = int(env, 'WARMUP_GRACE_MS', minGraceMs, 0, 600_000);
+  if (graceMs < minGraceMs) {
+    throw new ConfigError(
+      `WARMUP_GRACE_MS (${graceMs}) must be at least ${minGraceMs} ms ` +
+        `(${SEND_ATTEMPTS} x SQS_SEND_TIMEOUT_MS + REDIS_COMMAND_TIMEOUT_MS): a grab may still be sending that long`,
+    );
+  }
+  return { handlerTimeoutMs, commandTimeoutMs, sendTimeoutMs, waitReplicas, waitTimeoutMs, graceMs };
 }
 
 let cached: Config | undefined;

@@ -38,8 +38,8 @@ export class PayloadTooLarge extends HttpError {
 
 /** A dependency (Redis, MySQL, the queue) failed; nothing was changed. */
 export class Unavailable extends HttpError {
-  constructor(errMsg: string) {
-    super(503, errMsg, {}, { 'Retry-After': '1' });
+  constructor(errMsg: string, retryAfterSeconds = 1) {
+    super(503, errMsg, {}, { 'Retry-After': String(Math.max(1, retryAfterSeconds)) });
   }
 }
 
@@ -50,39 +50,89 @@ export class ServerBusy extends HttpError {
   }
 }
 
+export type Dependency = 'cache' | 'database' | 'queue';
+
+/**
+ * A dependency failed (unreachable, timed out, refusing). Thrown by the stores (lib/stores/guard.ts)
+ * around every call, so the error middleware recognises an outage by `instanceof`, which survives
+ * minification, and names the dependency truthfully whatever the client library threw.
+ */
+export class DependencyError extends Error {
+  constructor(
+    readonly dependency: Dependency,
+    override readonly cause: unknown,
+  ) {
+    super(`${dependency} unavailable: ${describe(cause)}`);
+  }
+}
+
+/** The handler ran out of its time budget before it could answer. */
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('the handler ran out of time');
+  }
+}
+
 /** The message of an unknown error, for logs only: never sent to a client. */
 export function describe(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  if (e instanceof DependencyError) return e.message;
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `${code}: ` : ''}${e.message}`;
+  }
   return String(e);
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
-
 /**
- * Which dependency an unexpected error came from, if any: lets the error middleware answer a
- * clear 503 for an outage and keep 500 for bugs.
+ * Which dependency an unexpected error came from, if any: lets the error middleware answer a clear
+ * 503 for an outage and keep 500 for bugs. Stores wrap their failures in `DependencyError`; the
+ * other signals (codes and messages, never class names) cover clients used outside a store.
  */
-export function failedDependency(e: unknown): 'cache' | 'database' | 'queue' | undefined {
+export function failedDependency(e: unknown): Dependency | undefined {
+  if (e instanceof DependencyError) return e.dependency;
   if (typeof e !== 'object' || e === null) return undefined;
-  const err = e as { name?: unknown; code?: unknown; message?: unknown; $metadata?: unknown; sqlMessage?: unknown };
-  if (
-    err.$metadata !== undefined ||
-    err.name === 'TimeoutError' ||
-    err.name === 'RequestTimeout' ||
-    err.name === 'QueueSendError'
-  ) {
-    return 'queue';
-  }
-  if (err.sqlMessage !== undefined || (typeof err.code === 'string' && err.code.startsWith('PROTOCOL_'))) {
-    return 'database';
-  }
+  const err = e as { code?: unknown; message?: unknown; $metadata?: unknown; sqlMessage?: unknown; fatal?: unknown };
+  if (err.$metadata !== undefined) return 'queue';
+  if (err.sqlMessage !== undefined || err.fatal === true) return 'database';
+  if (typeof err.code === 'string' && err.code.startsWith('PROTOCOL_')) return 'database';
   const message = typeof err.message === 'string' ? err.message : '';
-  if (
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Command timed out|Stream isn't writeable|NOSCRIPT|LOADING|CLUSTERDOWN/.test(message)
-  ) {
-    return 'cache';
-  }
-  if (typeof err.code === 'string' && NETWORK_CODES.has(err.code)) return 'database';
+  if (REDIS_FAILURE.test(message)) return 'cache';
   return undefined;
+}
+
+/** Messages of ioredis's connection-level failures and of Redis's own "not now" replies. */
+export const REDIS_FAILURE =
+  /^(Reached the max retries per request limit|Connection is closed|Command timed out|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|All keys in the pipeline should belong to the same slot)|^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|BUSY|MASTERDOWN|NOREPLICAS|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM) /;
+
+const MYSQL_TRANSIENT = new Set([
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CONNECTION_KILLED',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_CANT_LOCK',
+  'ER_LOCK_TABLE_FULL',
+  'ER_OUT_OF_RESOURCES',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+]);
+
+/** Whether an error from MySQL means the database failed (rather than a bug in a statement). */
+export function isDatabaseFailure(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, fatal } = e as { code?: unknown; fatal?: unknown };
+  if (fatal === true) return true;
+  if (typeof code !== 'string') return false;
+  return !code.startsWith('ER_') || MYSQL_TRANSIENT.has(code);
+}
+
+/** Whether an error from Redis means the cache failed, rather than a bug in a script or a call. */
+export function isCacheFailure(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (REDIS_FAILURE.test(e.message)) return true;
+  const code = (e as { code?: unknown }).code;
+  // Socket errors (ECONNREFUSED, ECONNRESET, ...); replies such as "ERR ..." are bugs.
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && !/^(ERR|WRONGTYPE) /.test(e.message);
 }

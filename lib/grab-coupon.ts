@@ -1,76 +1,167 @@
 /**
  * The grab: one Lua script takes the coupon atomically and records an outbox entry in the coupon's
- * hash slot; the purchase message is then sent to SQS, and only once SQS accepted it is the grab
- * confirmed (201). If the send fails the grab is released and the caller gets 503: nothing taken
- * (unless the consumer already persisted the message of the failed send: then the grab stands).
- * If the process dies in between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
+ * hash slot; where Redis has replicas, the grab waits for one to hold it (WAIT); the purchase
+ * message is then sent to SQS, and once SQS accepted it the grab is confirmed (201) whatever
+ * follows. If it cannot be made durable (no replica acknowledged, the send failed) the grab is
+ * released, leaving a tombstone for its request id that makes the consumer drop its message should
+ * it reach the queue after all, and the caller gets 503: nothing taken. If the process dies in
+ * between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from './auth/tokens';
-import { describe, Unauthorized, Unavailable } from './errors';
+import { config } from './config';
+import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
+import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
-import type { GrabResult } from './stores/types';
+import type { GrabResult, ReleaseResult } from './stores/types';
 import { isValidCouponName, isValidUsername } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
 
+interface Grab {
+  seller: string;
+  name: string;
+  username: string;
+  requestId: string;
+}
+
+/**
+ * @param deadline epoch milliseconds by which the handler must have answered: late steps that are
+ *   not needed for the answer are abandoned then.
+ */
 export async function grabCoupon(
   s: SaleServices,
   caller: Caller,
   seller: string | undefined,
   name: string | undefined,
+  deadline = Date.now() + config().handlerTimeoutMs,
 ): Promise<GrabOutcome> {
   if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
   if (!isValidUsername(seller) || !isValidCouponName(name)) return 'not-found';
 
-  const requestId = randomUUID();
+  const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID() };
   const grabbedAtMs = Date.now();
-  let result: GrabResult;
-  try {
-    result = await s.cache.grab(seller, name, caller.username, requestId, grabbedAtMs);
-  } catch (e: unknown) {
-    // The script may have run before the connection failed: undo it, if it did.
-    await s.cache.release(seller, name, caller.username, requestId).catch(() => {});
-    throw e;
+  let result = await takeCoupon(s, grab, grabbedAtMs, deadline);
+  // Redis may have lost its data after this request's session check: "not found" is only an
+  // answer from a warm cache (one more round trip, on this rare outcome only).
+  if (result.outcome === 'not-found' && !(await s.cache.isWarm())) {
+    await awaitWarmCache(s.cache, deadline);
+    result = await takeCoupon(s, grab, grabbedAtMs, deadline);
   }
   if (result.outcome !== 'granted') return result.outcome;
 
-  const message = {
-    couponId: result.couponId,
-    seller,
-    name,
-    username: caller.username,
-    grabbedAt: new Date(grabbedAtMs).toISOString(),
-  };
-  const [listed, sent] = await Promise.allSettled([
-    s.cache.addHolding(caller.username, result.holding, grabbedAtMs),
-    s.queue.send(message),
-  ]);
-  if (sent.status === 'rejected') {
+  const { waitReplicas, waitTimeoutMs } = config().redis;
+  if (waitReplicas > 0) {
+    // A failover to a replica that missed this grab would sell its coupon again: answer 201 only
+    // once a replica holds it. None acknowledging means the grab is not durable: undo it, 503.
+    const acked = await s.cache
+      .waitForReplicas(seller, name, waitReplicas, waitTimeoutMs)
+      .catch((e: unknown) => new DependencyError('cache', e));
+    if (typeof acked !== 'number' || acked < waitReplicas) {
+      const cause = typeof acked === 'number' ? new Error(`${acked} of ${waitReplicas} replicas acknowledged`) : acked;
+      await release(s, grab, 'no replica acknowledged the grab', cause, deadline);
+      throw new Unavailable('The grab could not be made durable in the cache. Nothing was taken; retry shortly.');
+    }
+  }
+
+  const listed = s.cache.addHolding(caller.username, result.holding, grabbedAtMs);
+  try {
+    await s.queue.send({
+      couponId: result.couponId,
+      seller,
+      name,
+      username: caller.username,
+      grabbedAt: new Date(grabbedAtMs).toISOString(),
+      requestId: grab.requestId,
+    });
+  } catch (sendError: unknown) {
+    await listed.catch(() => {});
     // A failed send may still have reached the queue (its answer was lost or came too late). If the
-    // consumer already took that message, it claimed the grab: the release finds nothing to undo,
-    // the customer still holds the coupon, and the grab stands.
-    const released = await s.cache.release(seller, name, caller.username, requestId);
-    if (released || !(await s.cache.holds(seller, name, caller.username))) {
-      logger.warn('grab released: queue send failed', { seller, name, error: describe(sent.reason) });
-      await s.cache.removeHolding(caller.username, result.holding);
+    // consumer already claimed it, the grab stands; otherwise the tombstone makes it drop it.
+    const released = await release(s, grab, 'the queue send failed', sendError, deadline);
+    if (released !== 'stands') {
+      await s.cache.removeHolding(caller.username, result.holding).catch(() => {});
       throw new Unavailable('The grab could not be queued. Nothing was taken; retry shortly.');
     }
     logger.warn('grab stands: the queue took its message despite the failed send', {
       seller,
-      name,
-      error: describe(sent.reason),
+      coupon: name,
+      customer: caller.username,
+      error: describe(sendError),
     });
   }
-  if (listed.status === 'rejected') {
-    // Queued, so the grab stands; the sweeper lists it when it sees the pending outbox entry.
-    logger.error('grab queued but not listed', { seller, name, error: describe(listed.reason) });
+
+  // The queue holds the grab: it is confirmed, and nothing from here on may turn it into a 503.
+  const listing = await settleWithin(listed, deadline);
+  if (listing !== 'done') {
+    // The outbox entry stays, so the sweeper lists the grab (and re-sends it, harmlessly).
+    logger.error('grab queued but not listed', { seller, coupon: name, customer: caller.username, listing });
     return 'granted';
   }
-  await s.cache.confirm(seller, name, caller.username).catch((e: unknown) => {
-    // A leftover outbox entry only causes a harmless re-send.
-    logger.warn('outbox entry not cleared', { seller, name, error: describe(e) });
+  // Not awaited: a leftover outbox entry only causes a harmless re-send.
+  s.cache.confirm(seller, name, caller.username).catch((e: unknown) => {
+    logger.warn('outbox entry not cleared', { seller, coupon: name, error: describe(e) });
   });
   return 'granted';
+}
+
+async function takeCoupon(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
+  try {
+    return await s.cache.grab(grab.seller, grab.name, grab.username, grab.requestId, grabbedAtMs);
+  } catch (e: unknown) {
+    // The script may have run before the connection failed: undo it, if it did.
+    await release(s, grab, 'the grab script failed', e, deadline);
+    throw e;
+  }
+}
+
+/**
+ * Releases a grab that could not be made durable, trying again while the deadline allows: a grab
+ * left taken after its caller heard 503 would later be completed by the sweeper.
+ */
+async function release(
+  s: SaleServices,
+  grab: Grab,
+  why: string,
+  cause: unknown,
+  deadline: number,
+): Promise<ReleaseResult | 'failed'> {
+  const { commandTimeoutMs } = config().redis;
+  let failure: unknown;
+  for (let attempt = 0; attempt === 0 || Date.now() + commandTimeoutMs < deadline; attempt++) {
+    try {
+      const released = await s.cache.release(grab.seller, grab.name, grab.username, grab.requestId);
+      if (released === 'released') logger.warn('grab released', { ...fields(grab), why, error: describe(cause) });
+      return released;
+    } catch (e: unknown) {
+      failure = e;
+      await sleep(50);
+    }
+  }
+  logger.error('grab not released: it may still be completed by the outbox sweeper', {
+    ...fields(grab),
+    why,
+    error: describe(cause),
+    releaseError: describe(failure),
+  });
+  return 'failed';
+}
+
+function fields(grab: Grab) {
+  return { seller: grab.seller, coupon: grab.name, customer: grab.username, requestId: grab.requestId };
+}
+
+/** Waits for `p` until the deadline at most; never throws. */
+async function settleWithin(p: Promise<unknown>, deadline: number): Promise<'done' | 'failed' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([p.then(() => 'done' as const).catch(() => 'failed' as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -8,11 +8,13 @@ export interface CouponKeys {
   info: string;
   holders: string;
   outbox: string;
+  /** set of `<username>|<requestId>` of released grabs (tombstones): their messages never become purchases. */
+  released: string;
 }
 
 export function couponKeys(seller: string, name: string): CouponKeys {
   const tag = `coupon:{${seller}/${name}}`;
-  return { info: `${tag}:info`, holders: `${tag}:holders`, outbox: `${tag}:outbox` };
+  return { info: `${tag}:info`, holders: `${tag}:holders`, outbox: `${tag}:outbox`, released: `${tag}:released` };
 }
 
 /** `<seller>/<name>`, the member of the coupon registry. */
@@ -39,4 +41,6 @@ export const keys = {
   /** present while the cache holds a complete copy of MySQL; a flush or restart removes it. */
   warm: 'cache:warm',
   warmupLock: 'cache:warmup-lock',
+  /** present for a few seconds after a handler asked for a rebuild, so that one asks at a time. */
+  rebuildRequested: 'cache:rebuild-requested',
 } as const;

@@ -1,12 +1,16 @@
 /**
  * The consumer's rule: turn a batch of SQS records into purchase rows, exactly once each.
- * Records that cannot be parsed or name an unknown coupon are reported as failed, so the queue's
- * redrive policy moves them to the dead-letter queue; the rest of the batch is persisted.
+ *
+ * Only transient failures (Redis or MySQL unavailable) are retried through the queue. Records that
+ * can never succeed (malformed, an unknown coupon) are moved to the dead-letter queue at once, so
+ * they neither hold a cache rebuild's drain hostage nor wait out the redrive count. A message is
+ * dropped only when a tombstone says its grab was released (answered 503); any other grab is
+ * persisted, and put back into Redis if Redis had lost it.
  */
 import { describe } from './errors';
 import { logger } from './logger';
 import type { Services } from './services';
-import type { PurchaseMessage } from './stores/types';
+import type { Claim, PurchaseMessage } from './stores/types';
 import { isValidCouponName, isValidUsername } from './validation';
 
 export interface QueueRecord {
@@ -22,7 +26,7 @@ export function parsePurchase(body: string): PurchaseMessage | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { couponId, seller, name, username, grabbedAt } = value as Record<string, unknown>;
+  const { couponId, seller, name, username, grabbedAt, requestId } = value as Record<string, unknown>;
   if (
     typeof couponId !== 'number' ||
     !Number.isSafeInteger(couponId) ||
@@ -31,56 +35,100 @@ export function parsePurchase(body: string): PurchaseMessage | undefined {
     !isValidCouponName(name) ||
     !isValidUsername(username) ||
     typeof grabbedAt !== 'string' ||
-    Number.isNaN(Date.parse(grabbedAt))
+    Number.isNaN(Date.parse(grabbedAt)) ||
+    typeof requestId !== 'string' ||
+    !/^[\w-]{1,64}$/.test(requestId)
   ) {
     return undefined;
   }
-  return { couponId, seller, name, username, grabbedAt };
+  return { couponId, seller, name, username, grabbedAt, requestId };
 }
 
-/** Returns the ids of the records that failed and must be retried (or dead-lettered). */
-export async function persistPurchases(s: Pick<Services, 'cache' | 'db'>, records: QueueRecord[]): Promise<string[]> {
-  const failed: string[] = [];
-  const parsed: { id: string; purchase: PurchaseMessage }[] = [];
-  for (const r of records) {
-    const purchase = parsePurchase(r.body);
-    if (purchase) parsed.push({ id: r.messageId, purchase });
+/** Returns the ids of the records that failed for a transient reason and must be retried. */
+export async function persistPurchases(
+  s: Pick<Services, 'cache' | 'db' | 'queue'>,
+  records: QueueRecord[],
+): Promise<string[]> {
+  const poison: QueueRecord[] = [];
+  const parsed: { record: QueueRecord; purchase: PurchaseMessage }[] = [];
+  for (const record of records) {
+    const purchase = parsePurchase(record.body);
+    if (purchase) parsed.push({ record, purchase });
     else {
-      logger.error('malformed purchase message', { messageId: r.messageId });
-      failed.push(r.messageId);
+      logger.error('malformed purchase message', { messageId: record.messageId });
+      poison.push(record);
     }
   }
-  if (parsed.length === 0) return failed;
 
-  // A grab released after an ambiguous send (the queue took the message but the sender timed out)
-  // is no longer held in Redis: its message must not become a purchase.
-  let valid = parsed;
-  try {
-    const held = await s.cache.claimGrabs(parsed.map((p) => p.purchase));
-    if (held) {
-      valid = parsed.filter((_, i) => held[i]);
-      for (const p of parsed.filter((_, i) => !held[i])) {
-        logger.warn('dropped message of a released grab', { messageId: p.id, ...p.purchase });
-      }
-    }
-  } catch (e: unknown) {
-    logger.error('cache unavailable to the consumer; batch retried', { error: describe(e) });
-    return [...failed, ...parsed.map((p) => p.id)];
+  const retry = parsed.length > 0 ? await persist(s, parsed, poison) : [];
+  if (poison.length > 0) {
+    // A record that could not be moved stays in the queue; its redrive policy moves it later.
+    const unmoved = await s.queue.deadLetter(poison).catch(() => poison.map((r) => r.messageId));
+    retry.push(...unmoved);
+    logger.error('purchase messages moved to the dead-letter queue', {
+      moved: poison.length - unmoved.length,
+      unmoved: unmoved.length,
+    });
   }
+  return retry;
+}
+
+async function persist(
+  s: Pick<Services, 'cache' | 'db'>,
+  parsed: { record: QueueRecord; purchase: PurchaseMessage }[],
+  poison: QueueRecord[],
+): Promise<string[]> {
+  let claims: Claim[];
+  try {
+    claims = await s.cache.claimGrabs(parsed.map((p) => p.purchase));
+  } catch (e: unknown) {
+    // Without Redis a released grab cannot be told from a held one: retry the batch later.
+    logger.error('cache unavailable to the consumer; batch retried', { error: describe(e) });
+    return parsed.map((p) => p.record.messageId);
+  }
+
+  const valid: typeof parsed = [];
+  for (const [i, p] of parsed.entries()) {
+    const claim = claims[i] ?? { status: 'unknown' };
+    if (claim.status === 'released') {
+      logger.warn('dropped message of a released grab', { messageId: p.record.messageId, ...p.purchase });
+    } else if (claim.status === 'mismatch') {
+      logger.error('purchase names a coupon under another id', { messageId: p.record.messageId, ...p.purchase });
+      poison.push(p.record);
+    } else {
+      if (claim.status === 'repaired') await repaired(s, p.purchase, claim);
+      valid.push(p);
+    }
+  }
+  if (valid.length === 0) return [];
 
   try {
     const { inserted, rejected } = await s.db.persistPurchases(valid.map((p) => p.purchase));
     const rejectedSet = new Set(rejected);
     for (const p of valid) {
       if (rejectedSet.has(p.purchase)) {
-        logger.error('purchase of an unknown coupon', { messageId: p.id, ...p.purchase });
-        failed.push(p.id);
+        logger.error('purchase of an unknown coupon', { messageId: p.record.messageId, ...p.purchase });
+        poison.push(p.record);
       }
     }
-    logger.info('purchases persisted', { records: records.length, inserted, failed: failed.length });
+    logger.info('purchases persisted', { records: parsed.length, inserted, poison: poison.length });
+    return [];
   } catch (e: unknown) {
     logger.error('persisting purchases failed; batch retried', { error: describe(e) });
-    failed.push(...valid.map((p) => p.id));
+    return valid.map((p) => p.record.messageId);
   }
-  return failed;
+}
+
+/** Redis had lost a grab that no tombstone released: it was put back; list it too, and say so. */
+async function repaired(
+  s: Pick<Services, 'cache'>,
+  purchase: PurchaseMessage,
+  claim: Extract<Claim, { status: 'repaired' }>,
+): Promise<void> {
+  const fields = { seller: purchase.seller, coupon: purchase.name, customer: purchase.username, left: claim.left };
+  if (claim.left < 0) logger.error('coupon oversold while Redis was incomplete: reconcile', fields);
+  else logger.warn('grab missing from Redis put back', fields);
+  await s.cache
+    .addHolding(purchase.username, claim.holding, Date.parse(purchase.grabbedAt))
+    .catch((e: unknown) => logger.warn('repaired grab not listed', { ...fields, error: describe(e) }));
 }

@@ -5,6 +5,8 @@
 import { redis } from './clients/redis';
 import { sqs } from './clients/sqs';
 import { config } from './config';
+import { isCacheFailure } from './errors';
+import { guard } from './stores/guard';
 import { RedisSaleCache } from './stores/redis-sale-cache';
 import { SqsPurchaseQueue } from './stores/sqs-purchase-queue';
 import type { PurchaseQueue, SaleCache } from './stores/types';
@@ -18,7 +20,11 @@ let current: SaleServices | undefined;
 
 /** Built once per container from the shared clients, which connect lazily. */
 export function saleServices(): SaleServices {
-  current ??= { cache: new RedisSaleCache(redis()), queue: new SqsPurchaseQueue(sqs(), config().sqs.queueUrl) };
+  const { queueUrl, dlqUrl } = config().sqs;
+  current ??= {
+    cache: guard(new RedisSaleCache(redis()), 'cache', isCacheFailure),
+    queue: guard(new SqsPurchaseQueue(sqs(), queueUrl, dlqUrl), 'queue', () => true),
+  };
   return current;
 }
 

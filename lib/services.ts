@@ -6,7 +6,9 @@ import { closeMysql, mysql } from './clients/mysql';
 import { closeRedis, redis } from './clients/redis';
 import { closeSqs, sqs } from './clients/sqs';
 import { config } from './config';
+import { isCacheFailure, isDatabaseFailure } from './errors';
 import { resetSaleServices } from './sale-services';
+import { guard } from './stores/guard';
 import { MysqlDatabase } from './stores/mysql-database';
 import { RedisSaleCache } from './stores/redis-sale-cache';
 import { SqsPurchaseQueue } from './stores/sqs-purchase-queue';
@@ -23,9 +25,9 @@ let current: Services | undefined;
 /** Clients connect lazily, so building the services does no I/O. */
 export function services(): Services {
   current ??= {
-    cache: new RedisSaleCache(redis()),
-    db: new MysqlDatabase(mysql()),
-    queue: new SqsPurchaseQueue(sqs(), config().sqs.queueUrl),
+    cache: guard(new RedisSaleCache(redis()), 'cache', isCacheFailure),
+    db: guard(new MysqlDatabase(mysql()), 'database', isDatabaseFailure),
+    queue: guard(new SqsPurchaseQueue(sqs(), config().sqs.queueUrl, config().sqs.dlqUrl), 'queue', () => true),
   };
   return current;
 }

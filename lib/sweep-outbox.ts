@@ -1,7 +1,8 @@
 /**
- * The outbox sweeper: re-sends grabs whose message the queue never confirmed (the process died
- * between the grab script and the send). Entries younger than `resendAfterMs` may still belong to
- * a live request, so they are left alone. Re-sending is safe: the consumer is idempotent.
+ * The outbox sweeper: completes grabs whose request died between the grab script and the end of
+ * its send (or whose outbox entry could not be cleared). Entries younger than `resendAfterMs` may
+ * still belong to a live request, so they are left alone. A grab the consumer already claimed is
+ * only listed; any other is listed and re-sent, which is safe: the consumer is idempotent.
  */
 import { describe } from './errors';
 import { logger } from './logger';
@@ -20,18 +21,21 @@ export async function sweepOutbox(
     try {
       // The request died before it could list the grab, too.
       await s.cache.addHolding(p.username, p.holding, p.grabbedAtMs);
-      await s.queue.send({
-        couponId: p.couponId,
-        seller,
-        name,
-        username: p.username,
-        grabbedAt: new Date(p.grabbedAtMs).toISOString(),
-      });
+      if (!p.claimed) {
+        await s.queue.send({
+          couponId: p.couponId,
+          seller,
+          name,
+          username: p.username,
+          grabbedAt: new Date(p.grabbedAtMs).toISOString(),
+          requestId: p.requestId,
+        });
+      }
       await s.cache.confirm(seller, name, p.username);
       resent++;
     } catch (e: unknown) {
       failed++;
-      logger.error('outbox re-send failed', { seller, name, username: p.username, error: describe(e) });
+      logger.error('outbox re-send failed', { seller, coupon: name, customer: p.username, error: describe(e) });
     }
   }
   if (pending.length > 0) logger.info('outbox swept', { pending: pending.length, resent, failed });

@@ -3,8 +3,9 @@ grab-coupon: takes one coupon for one customer, atomically.
 
 KEYS[1]  coupon:{<seller>/<name>}:info     hash: id, amount, left, stock, description
 KEYS[2]  coupon:{<seller>/<name>}:holders  set of usernames holding the coupon
-KEYS[3]  coupon:{<seller>/<name>}:outbox   hash: username -> "<grabbedAtMs>|<requestId>",
-                                           grabs the queue has not yet accepted
+KEYS[3]  coupon:{<seller>/<name>}:outbox   hash: username -> "<grabbedAtMs>|<requestId>" while the
+                                           queue has not accepted the grab's message;
+                                           "<grabbedAtMs>|<requestId>|c" once the consumer claimed it
 ARGV[1]  username of the customer
 ARGV[2]  grabbedAt, milliseconds since the epoch
 ARGV[3]  request id: a retried call of the same request (a resend after a reconnect) answers

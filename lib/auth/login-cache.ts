@@ -23,6 +23,8 @@ import type { Result } from 'ioredis';
 import rememberLoginLua from '../../lua/remember-login.lua';
 import { type RedisClient, redis } from '../clients/redis';
 import { config } from '../config';
+import { isCacheFailure } from '../errors';
+import { guard } from '../stores/guard';
 import type { Kind } from '../validation';
 
 declare module 'ioredis' {
@@ -171,10 +173,9 @@ export function loginCache(): LoginCache {
   const client = redis();
   if (current?.client !== client) {
     const { auth } = config();
-    current = {
-      client,
-      cache: new RedisLoginCache(client, auth.loginCacheKey ?? auth.jwtSecret, auth.loginCacheTtlSeconds),
-    };
+    const cache = new RedisLoginCache(client, auth.loginCacheKey ?? auth.jwtSecret, auth.loginCacheTtlSeconds);
+    // Redis's failures reach callers as DependencyError('cache'), like every store's.
+    current = { client, cache: guard(cache, 'cache', isCacheFailure) };
   }
   return current.cache;
 }

@@ -4,6 +4,8 @@
  */
 import Redis, { Cluster, type Result } from 'ioredis';
 import claimGrab from '../../lua/claim-grab.lua';
+import compareAndDelete from '../../lua/compare-and-delete.lua';
+import compareAndExpire from '../../lua/compare-and-expire.lua';
 import grabCoupon from '../../lua/grab-coupon.lua';
 import loadCoupon from '../../lua/load-coupon.lua';
 import releaseGrab from '../../lua/release-grab.lua';
@@ -11,9 +13,11 @@ import { config } from '../config';
 
 export const SCRIPTS = {
   grabCoupon: { numberOfKeys: 3, lua: grabCoupon },
-  releaseGrab: { numberOfKeys: 3, lua: releaseGrab },
+  releaseGrab: { numberOfKeys: 4, lua: releaseGrab },
   loadCoupon: { numberOfKeys: 3, lua: loadCoupon },
-  claimGrab: { numberOfKeys: 3, lua: claimGrab },
+  claimGrab: { numberOfKeys: 4, lua: claimGrab },
+  compareAndDelete: { numberOfKeys: 1, lua: compareAndDelete },
+  compareAndExpire: { numberOfKeys: 1, lua: compareAndExpire },
 } as const;
 
 declare module 'ioredis' {
@@ -30,11 +34,23 @@ declare module 'ioredis' {
       info: string,
       holders: string,
       outbox: string,
+      released: string,
       username: string,
       requestId: string,
+      tombstoneSeconds: number,
     ): Result<number, Context>;
     loadCoupon(info: string, holders: string, outbox: string, ...args: (string | number)[]): Result<number, Context>;
-    claimGrab(info: string, holders: string, outbox: string, username: string): Result<number, Context>;
+    claimGrab(
+      info: string,
+      holders: string,
+      outbox: string,
+      released: string,
+      username: string,
+      requestId: string,
+      couponId: number,
+    ): Result<[number, ...(string | number)[]], Context>;
+    compareAndDelete(key: string, token: string): Result<number, Context>;
+    compareAndExpire(key: string, token: string, ttlMs: number): Result<number, Context>;
   }
 }
 
@@ -43,11 +59,13 @@ export type RedisClient = Redis | Cluster;
 let client: RedisClient | undefined;
 
 export function createRedis(url = config().redis.url, cluster = config().redis.cluster): RedisClient {
+  const { commandTimeoutMs } = config().redis;
   const options = {
-    // Fail fast when Redis is away: a grab answers 503 instead of waiting for a reconnect.
+    // Fail fast when Redis is away: a grab answers 503 instead of waiting for a reconnect. The
+    // command timeout is part of every handler's time budget (lib/config.ts).
     maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 3000,
+    connectTimeout: Math.max(commandTimeoutMs, 500),
+    commandTimeout: commandTimeoutMs,
     enableAutoPipelining: true,
     retryStrategy: (times: number) => Math.min(times * 100, 1000),
   };

@@ -5,8 +5,8 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { config } from '../config';
-import { describe, failedDependency, HttpError } from '../errors';
+import { config, HANDLER_MARGIN_MS } from '../config';
+import { DeadlineExceeded, describe, failedDependency, HttpError, ServerBusy } from '../errors';
 import { logger } from '../logger';
 import { type HttpResult, json } from './response';
 
@@ -20,6 +20,10 @@ const DEPENDENCY_MESSAGES = {
 
 export function errorResponse(e: unknown, requestId?: string): HttpResult {
   if (e instanceof HttpError) return json(e.status, { ...e.extra, errMsg: e.errMsg }, e.headers);
+  if (e instanceof DeadlineExceeded) {
+    logger.error('handler ran out of time', { requestId });
+    return errorResponse(new ServerBusy(), requestId);
+  }
   const dependency = failedDependency(e);
   logger.error(dependency ? `${dependency} unavailable` : 'unexpected error', {
     requestId,
@@ -48,6 +52,21 @@ function requestLogging(): MiddlewareObj<Event, HttpResult> {
   };
 }
 
+/** The epoch milliseconds by which a handler must have its answer, leaving itself a margin. */
+export function deadlineOf(context: Context): number {
+  return Date.now() + context.getRemainingTimeInMillis() - HANDLER_MARGIN_MS;
+}
+
 export function httpHandler(fn: (event: Event, context: Context) => Promise<HttpResult>) {
-  return middy<Event, HttpResult>().use(httpErrors()).use(requestLogging()).handler(fn);
+  // Should a handler still be running just before the platform's limit, it answers 503 "busy"
+  // itself rather than let the platform answer with its own error (its budget makes that rare).
+  return middy<Event, HttpResult>({
+    timeoutEarlyInMillis: HANDLER_MARGIN_MS / 2,
+    timeoutEarlyResponse: () => {
+      throw new DeadlineExceeded();
+    },
+  })
+    .use(httpErrors())
+    .use(requestLogging())
+    .handler(fn);
 }

@@ -1,9 +1,25 @@
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../clients/redis';
 import { couponKeys, couponRef, keys, parseCouponRef } from '../keys';
 import type { Kind } from '../validation';
-import type { Coupon, GrabResult, Holding, PendingGrab, SaleCache, Snapshot } from './types';
+import type {
+  Claim,
+  Coupon,
+  GrabResult,
+  Holding,
+  PendingGrab,
+  PurchaseMessage,
+  ReleaseResult,
+  SaleCache,
+  Snapshot,
+} from './types';
 
 const OUTCOMES = { 0: 'not-found', [-1]: 'sold-out', [-2]: 'already-owned' } as const;
+const RELEASES: Record<number, ReleaseResult> = { 1: 'released', 2: 'stands', 0: 'gone' };
+const CLAIMS = { 1: 'held', 0: 'released', [-1]: 'unknown', [-2]: 'mismatch' } as const;
+/** Tombstones outlive any message: SQS keeps one at most 14 days. */
+const TOMBSTONE_SECONDS = 15 * 24 * 3600;
 
 /** The member a holding is stored as: derived from immutable fields, so re-adding it is a no-op. */
 function holdingMember(h: Holding): string {
@@ -15,9 +31,10 @@ function parseHolding(member: string): Holding {
   return { seller, name, stock, description };
 }
 
-function parseOutboxEntry(value: string): { grabbedAtMs: number; requestId: string } {
-  const bar = value.indexOf('|');
-  return { grabbedAtMs: Number(value.slice(0, bar)), requestId: value.slice(bar + 1) };
+/** `<grabbedAtMs>|<requestId>`, with `|c` appended once the consumer claimed the grab. */
+function parseOutboxEntry(value: string): { grabbedAtMs: number; requestId: string; claimed: boolean } {
+  const [grabbedAtMs = '', requestId = '', flag] = value.split('|');
+  return { grabbedAtMs: Number(grabbedAtMs), requestId, claimed: flag === 'c' };
 }
 
 const WRITE_CHUNK = 500;
@@ -69,7 +86,31 @@ export class RedisSaleCache implements SaleCache {
 
   async release(seller: string, name: string, username: string, requestId: string) {
     const k = couponKeys(seller, name);
-    return (await this.redis.releaseGrab(k.info, k.holders, k.outbox, username, requestId)) === 1;
+    const code = await this.redis.releaseGrab(
+      k.info,
+      k.holders,
+      k.outbox,
+      k.released,
+      username,
+      requestId,
+      TOMBSTONE_SECONDS,
+    );
+    return RELEASES[code] ?? 'gone';
+  }
+
+  async waitForReplicas(seller: string, name: string, replicas: number, timeoutMs: number) {
+    // WAIT covers the writes of the connection it is sent on: on a cluster, the coupon's node.
+    const node =
+      this.redis instanceof Cluster ? this.nodeOf(couponKeys(seller, name).info) : (this.redis as RedisClient);
+    return Number(await node.call('WAIT', replicas, timeoutMs));
+  }
+
+  private nodeOf(key: string): RedisClient {
+    const cluster = this.redis as Cluster;
+    const owner = cluster.slots[calculateSlot(key)]?.[0];
+    const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) throw new Error('Failed to refresh slots cache: no node serves the coupon');
+    return node;
   }
 
   async confirm(seller: string, name: string, username: string) {
@@ -111,19 +152,31 @@ export class RedisSaleCache implements SaleCache {
     return pending;
   }
 
-  async claimGrabs(grabs: { seller: string; name: string; username: string }[]) {
-    const [warm, claims] = await Promise.all([
-      this.redis.exists(keys.warm),
-      Promise.all(
-        grabs.map((g) => {
-          const k = couponKeys(g.seller, g.name);
-          return this.redis.claimGrab(k.info, k.holders, k.outbox, g.username);
-        }),
-      ),
-    ]);
-    // 1 held (and claimed), 0 released, -1 a coupon the cache does not know: MySQL decides (and
-    // rejects it if unknown). Claims made while the cache is cold are harmless: nothing is held.
-    return warm === 1 ? claims.map((c) => c !== 0) : undefined;
+  async claimGrabs(grabs: PurchaseMessage[]): Promise<Claim[]> {
+    return Promise.all(
+      grabs.map(async (g): Promise<Claim> => {
+        const k = couponKeys(g.seller, g.name);
+        const [code, left, stock, description] = await this.redis.claimGrab(
+          k.info,
+          k.holders,
+          k.outbox,
+          k.released,
+          g.username,
+          g.requestId,
+          g.couponId,
+        );
+        if (code === 2) {
+          const holding = {
+            seller: g.seller,
+            name: g.name,
+            stock: Number(stock),
+            description: String(description ?? ''),
+          };
+          return { status: 'repaired', left: Number(left), holding };
+        }
+        return { status: CLAIMS[code as 1 | 0 | -1 | -2] ?? 'unknown' };
+      }),
+    );
   }
 
   async holds(seller: string, name: string, username: string) {
@@ -191,12 +244,20 @@ export class RedisSaleCache implements SaleCache {
     return members.map(parseHolding);
   }
 
+  async claimRebuildRequest(ttlMs: number) {
+    return (await this.redis.set(keys.rebuildRequested, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async tryLockWarmup(token: string, ttlMs: number) {
     return (await this.redis.set(keys.warmupLock, token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  async renewWarmupLock(token: string, ttlMs: number) {
+    return (await this.redis.compareAndExpire(keys.warmupLock, token, ttlMs)) === 1;
+  }
+
   async unlockWarmup(token: string) {
-    if ((await this.redis.get(keys.warmupLock)) === token) await this.redis.del(keys.warmupLock);
+    await this.redis.compareAndDelete(keys.warmupLock, token);
   }
 
   async isWarm() {

@@ -1,5 +1,7 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
@@ -48,6 +50,7 @@ export class SqsPurchaseQueue implements PurchaseQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
+    private readonly dlqUrl: string,
   ) {}
 
   send(message: PurchaseMessage): Promise<void> {
@@ -90,6 +93,56 @@ export class SqsPurchaseQueue implements PurchaseQueue {
     } catch (e: unknown) {
       for (const p of batch) p.reject(e);
     }
+  }
+
+  async deadLetter(records: { messageId: string; body: string }[]) {
+    const unsent: string[] = [];
+    for (let i = 0; i < records.length; i += MAX_BATCH) {
+      const batch = records.slice(i, i + MAX_BATCH);
+      try {
+        const { Failed = [] } = await this.client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.dlqUrl,
+            Entries: batch.map((r, j) => ({ Id: String(j), MessageBody: r.body })),
+          }),
+        );
+        for (const f of Failed) unsent.push(batch[Number(f.Id)]?.messageId ?? '');
+      } catch {
+        unsent.push(...batch.map((r) => r.messageId));
+      }
+    }
+    return unsent.filter(Boolean);
+  }
+
+  async deadLetters() {
+    // Each message is hidden while the walk goes on, so none is read twice, then shown again.
+    const bodies = new Map<string, string>();
+    const receipts: string[] = [];
+    for (let empty = 0; empty < 2; ) {
+      const { Messages = [] } = await this.client.send(
+        new ReceiveMessageCommand({ QueueUrl: this.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+      );
+      empty = Messages.length === 0 ? empty + 1 : 0;
+      for (const m of Messages) {
+        if (m.MessageId && m.Body !== undefined) bodies.set(m.MessageId, m.Body);
+        if (m.ReceiptHandle) receipts.push(m.ReceiptHandle);
+      }
+    }
+    for (let i = 0; i < receipts.length; i += MAX_BATCH) {
+      await this.client
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.dlqUrl,
+            Entries: receipts.slice(i, i + MAX_BATCH).map((ReceiptHandle, j) => ({
+              Id: String(j),
+              ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        )
+        .catch(() => {});
+    }
+    return [...bodies.values()];
   }
 
   async backlog() {

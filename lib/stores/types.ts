@@ -26,11 +26,24 @@ export interface PurchaseMessage {
   username: string;
   /** ISO 8601 */
   grabbedAt: string;
+  /** The grab's request id: a release leaves a tombstone under it (lua/release-grab.lua). */
+  requestId: string;
 }
 
 export type GrabResult =
   | { outcome: 'granted'; couponId: number; holding: Holding }
   | { outcome: 'not-found' | 'sold-out' | 'already-owned' };
+
+export type ReleaseResult = 'released' | 'stands' | 'gone';
+
+/**
+ * What the consumer may do with one message: `held` and `repaired` (put back into Redis, `left` is
+ * the new count; negative means the coupon was resold) are persisted; `released` is dropped;
+ * `unknown` (Redis does not know the coupon) is left to MySQL; `mismatch` is poison.
+ */
+export type Claim =
+  | { status: 'held' | 'released' | 'unknown' | 'mismatch' }
+  | { status: 'repaired'; left: number; holding: Holding };
 
 /** A grab the queue has not confirmed yet. */
 export interface PendingGrab {
@@ -39,6 +52,8 @@ export interface PendingGrab {
   username: string;
   grabbedAtMs: number;
   requestId: string;
+  /** The consumer has the message: only the listing may be missing. */
+  claimed: boolean;
 }
 
 export interface SaleCache {
@@ -49,20 +64,27 @@ export interface SaleCache {
   putUser(username: string, kind: Kind): Promise<void>;
 
   grab(seller: string, name: string, username: string, requestId: string, grabbedAtMs: number): Promise<GrabResult>;
-  /** Undoes the grab of that request while it is pending; false when there was nothing to undo. */
-  release(seller: string, name: string, username: string, requestId: string): Promise<boolean>;
+  /**
+   * Undoes the grab of that request while it is pending and leaves a tombstone for its id:
+   * `released`; `stands` when the consumer already claimed it (the queue had its message);
+   * `gone` when Redis no longer holds it (data lost; the tombstone is written all the same).
+   */
+  release(seller: string, name: string, username: string, requestId: string): Promise<ReleaseResult>;
+  /**
+   * Waits until `replicas` replicas of the coupon's node acknowledged every write made so far on
+   * this connection (Redis WAIT); resolves how many did.
+   */
+  waitForReplicas(seller: string, name: string, replicas: number, timeoutMs: number): Promise<number>;
   /** The queue accepted the grab's message. */
   confirm(seller: string, name: string, username: string): Promise<void>;
   addHolding(username: string, holding: Holding, grabbedAtMs: number): Promise<void>;
   removeHolding(username: string, holding: Holding): Promise<void>;
   pendingGrabs(olderThanMs: number): Promise<PendingGrab[]>;
   /**
-   * Whether each customer still holds the coupon (a released grab does not); true for a coupon the
-   * cache does not know, and undefined while the cache is cold: Redis cannot tell, MySQL decides.
-   * A grab found held is also claimed, atomically: its pending outbox entry is marked claimed, so
-   * the request that made it can no longer release it (its send failed, yet the queue had the message).
+   * The consumer's claim on each message's grab (lua/claim-grab.lua): only a tombstone makes a
+   * message droppable; a grab missing from Redis without one is put back (repaired).
    */
-  claimGrabs(grabs: { seller: string; name: string; username: string }[]): Promise<boolean[] | undefined>;
+  claimGrabs(grabs: PurchaseMessage[]): Promise<Claim[]>;
   /** Whether the customer holds the coupon. */
   holds(seller: string, name: string, username: string): Promise<boolean>;
 
@@ -72,7 +94,12 @@ export interface SaleCache {
   sellerCoupons(seller: string, offset: number, count: number): Promise<Coupon[]>;
   holdings(customer: string, offset: number, count: number): Promise<Holding[]>;
 
+  /** True for the first caller in `ttlMs`: only it asks for a rebuild. */
+  claimRebuildRequest(ttlMs: number): Promise<boolean>;
   tryLockWarmup(token: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lock while this token holds it; false when it was lost. */
+  renewWarmupLock(token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock only if this token still holds it. */
   unlockWarmup(token: string): Promise<void>;
   isWarm(): Promise<boolean>;
   /** Replaces the cache's content with a snapshot of MySQL, then marks the cache warm. */
@@ -127,6 +154,13 @@ export interface Database {
 
 export interface PurchaseQueue {
   send(message: PurchaseMessage): Promise<void>;
+  /**
+   * Moves messages that can never succeed straight to the dead-letter queue (rather than letting
+   * them be retried until the redrive count); resolves the ids it could not move.
+   */
+  deadLetter(records: { messageId: string; body: string }[]): Promise<string[]>;
+  /** The bodies of the messages in the dead-letter queue (read, left in place). */
+  deadLetters(): Promise<string[]>;
   /** Messages waiting, in flight or delayed (approximate, as SQS reports them). */
   backlog(): Promise<number>;
   ping(): Promise<void>;

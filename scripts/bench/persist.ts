@@ -79,6 +79,7 @@ export async function measurePersist(
       name: c.name,
       username: `p_${u}`,
       grabbedAt,
+      requestId: `bench-${k}-${u}`,
     })),
   );
   if (order === 'grouped') for (const list of byCoupon) all.push(...list);

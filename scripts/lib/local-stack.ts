@@ -155,6 +155,7 @@ export async function startQueue(env: Env): Promise<LocalQueue> {
         maxReceiveCount: draft.local.maxReceiveCount,
       });
   env.QUEUE_URL = queueUrl;
+  if (dlqUrl) env.DLQ_URL ??= dlqUrl;
   return {
     env,
     cfg: configOrExit(env),

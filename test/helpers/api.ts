@@ -117,3 +117,20 @@ export function client(api: Api) {
 }
 
 export type Client = ReturnType<typeof client>;
+
+/**
+ * Sends a request again after each 503, as a well-behaved client does: it waits the Retry-After the
+ * answer carries (which must be there). Resolves the first other answer and the 503s seen before it.
+ */
+export async function untilAnswered(
+  send: () => Promise<ApiResponse>,
+  maxAttempts = 20,
+): Promise<ApiResponse & { refusals: number }> {
+  for (let refusals = 0; ; refusals++) {
+    const res = await send();
+    if (res.status !== 503 || refusals + 1 >= maxAttempts) return { ...res, refusals };
+    const retryAfter = Number(res.headers['retry-after']);
+    if (!Number.isInteger(retryAfter) || retryAfter < 1) throw new Error(`503 without Retry-After: ${res.text}`);
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+  }
+}

@@ -140,6 +140,11 @@ export class ServerProcess {
     }
   }
 
+  /** Resolves once the process exited on its own (after a SHUTDOWN command, say). */
+  async exited(): Promise<void> {
+    if (this.child) await exited(this.child);
+  }
+
   /** Frozen (SIGSTOP): the kernel still accepts connections, but nothing is ever answered. */
   freeze(): void {
     this.child?.kill('SIGSTOP');

@@ -51,6 +51,7 @@ export async function startStack(
     maxReceiveCount: options.maxReceiveCount ?? 3,
   });
   process.env.QUEUE_URL = queueUrl;
+  process.env.DLQ_URL = dlqUrl;
   const cfg = config();
   await migrate(cfg.mysql);
   const db = mysql();

@@ -13,12 +13,16 @@ process.env.REDIS_URL = `${(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').r
 process.env.MYSQL_DATABASE = `seckill_test_${worker}`;
 process.env.QUEUE_NAME = `seckill-test-${worker}-${run}`;
 delete process.env.QUEUE_URL;
+delete process.env.DLQ_URL;
 process.env.SCRYPT_LOG_N ??= '10';
 // The cheapest argon2id the configuration allows (the default setting is tested through readConfig).
 process.env.ARGON2_MEMORY_KIB ??= '1024';
 process.env.ARGON2_TIME_COST ??= '1';
-process.env.WARMUP_GRACE_MS ??= '300';
+// A short time budget, validated as in production (lib/config.ts): 4 x 500 + 2 x 500 + 300 <= 3500.
+process.env.REDIS_COMMAND_TIMEOUT_MS ??= '500';
+process.env.SQS_SEND_TIMEOUT_MS ??= '500';
+process.env.HANDLER_TIMEOUT_MS ??= '3500';
+process.env.WARMUP_GRACE_MS ??= '1500';
 process.env.WARMUP_DRAIN_TIMEOUT_MS ??= '10000';
-process.env.SQS_SEND_TIMEOUT_MS ??= '1000';
-process.env.OUTBOX_RESEND_AFTER_MS ??= '3000';
+process.env.OUTBOX_RESEND_AFTER_MS ??= '4000';
 process.env.LOG_LEVEL ??= 'error';

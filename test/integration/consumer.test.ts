@@ -61,7 +61,8 @@ async function createCoupon(amount: number, name = 'c1'): Promise<Coupon> {
 /** A grab as the grab handler makes it: taken in Redis, then described by its queue message. */
 async function grab(coupon: Coupon, username: string): Promise<PurchaseMessage> {
   const grabbedAtMs = Date.now();
-  const result = await services().cache.grab(coupon.seller, coupon.name, username, randomUUID(), grabbedAtMs);
+  const requestId = randomUUID();
+  const result = await services().cache.grab(coupon.seller, coupon.name, username, requestId, grabbedAtMs);
   if (result.outcome !== 'granted') throw new Error(`grab of ${username}: ${result.outcome}`);
   await services().cache.confirm(coupon.seller, coupon.name, username);
   return {
@@ -70,6 +71,7 @@ async function grab(coupon: Coupon, username: string): Promise<PurchaseMessage> 
     name: coupon.name,
     username,
     grabbedAt: new Date(grabbedAtMs).toISOString(),
+    requestId,
   };
 }
 
@@ -172,7 +174,7 @@ describe('through the real queue', () => {
     expect(await redisLeft(c)).toBe(3);
   });
 
-  test('poison messages end in the DLQ after maxReceiveCount receives; the good ones are persisted', async () => {
+  test('poison messages go to the DLQ at once, not after the redrive count; the good ones are persisted', async () => {
     const c = await createCoupon(5);
     const good = await Promise.all(['u1', 'u2', 'u3'].map((u) => grab(c, u)));
     const malformed = '{"couponId": 1, "seller": ';
@@ -189,7 +191,9 @@ describe('through the real queue', () => {
 
     const dead = await deadLetters(2);
     expect(dead.map((d) => d.body).sort()).toEqual([malformed, unknownId].sort());
-    for (const d of dead) expect(d.receiveCount).toBeGreaterThanOrEqual(MAX_RECEIVE_COUNT);
+    // Moved by the consumer on their first receive: a message redriven by the queue would arrive
+    // with its receive count (MAX_RECEIVE_COUNT) and be received here once more.
+    for (const d of dead) expect(d.receiveCount).toBe(1);
     await stack.drain();
 
     expect(await buyers(c.id)).toEqual(['u1', 'u2', 'u3']);
@@ -204,8 +208,8 @@ describe('through the real queue', () => {
     const grabbedAtMs = Date.now();
     expect((await services().cache.grab(c.seller, c.name, 'gone', requestId, grabbedAtMs)).outcome).toBe('granted');
     // The send timed out but the queue had taken the message: the grab was released (503).
-    expect(await services().cache.release(c.seller, c.name, 'gone', requestId)).toBe(true);
-    const released = { ...kept, username: 'gone', grabbedAt: new Date(grabbedAtMs).toISOString() };
+    expect(await services().cache.release(c.seller, c.name, 'gone', requestId)).toBe('released');
+    const released = { ...kept, username: 'gone', grabbedAt: new Date(grabbedAtMs).toISOString(), requestId };
     await send(released, kept);
     stack.startConsumer();
     await stack.drain();
@@ -251,7 +255,7 @@ describe('the handler invoked directly', () => {
     expect(await mysqlLeft(c.id)).toBe(2);
   });
 
-  test('poison records are reported, exactly, and the rest of the batch is persisted', async () => {
+  test('poison records are moved to the DLQ, exactly, and the rest of the batch is persisted', async () => {
     const c = await createCoupon(5);
     const other = await createCoupon(5, 'c2');
     const good = [await grab(c, 'u1'), await grab(c, 'u2')];
@@ -265,28 +269,30 @@ describe('the handler invoked directly', () => {
       sqsRecord({ ...(await grab(other, 'u4')), couponId: c.id }),
     ];
     const records = [sqsRecord(good[0] as PurchaseMessage), ...poison, sqsRecord(good[1] as PurchaseMessage)];
-    const failed = await invoke(records);
-    expect(failed.sort()).toEqual(poison.map((r) => r.messageId).sort());
-    // Each one is logged, not swallowed.
+    expect(await invoke(records)).toEqual([]);
+    // Each one is logged, not swallowed, and is in the dead-letter queue.
     expect(loggedErrors().sort()).toEqual([
       'malformed purchase message',
       'malformed purchase message',
       'malformed purchase message',
-      'purchase of an unknown coupon',
-      'purchase of an unknown coupon',
+      'purchase messages moved to the dead-letter queue',
+      'purchase names a coupon under another id',
+      'purchase names a coupon under another id',
     ]);
+    expect((await deadLetters(5)).map((d) => d.body).sort()).toEqual(poison.map((r) => r.body).sort());
     expect(await buyers(c.id)).toEqual(['u1', 'u2']);
     expect(await buyers(other.id)).toEqual([]);
     expect(await mysqlLeft(c.id)).toBe(3);
     expect(await mysqlLeft(other.id)).toBe(5);
   });
 
-  test('a message naming a coupon that exists nowhere is reported, not dropped', async () => {
+  test('a message naming a coupon that exists nowhere is dead-lettered, not dropped', async () => {
     const c = await createCoupon(5);
     const good = await grab(c, 'u1');
     const ghost = sqsRecord({ ...good, couponId: c.id + 1000, seller: 'nobody', name: 'nothing' });
-    const failed = await invoke([sqsRecord(good), ghost]);
-    expect(failed).toEqual([ghost.messageId]);
+    expect(await invoke([sqsRecord(good), ghost])).toEqual([]);
+    expect(loggedErrors()).toContain('purchase of an unknown coupon');
+    expect((await deadLetters(1)).map((d) => d.body)).toEqual([ghost.body]);
     expect(await purchaseCount()).toBe(1);
   });
 
@@ -301,6 +307,7 @@ describe('the handler invoked directly', () => {
       name: c.name,
       username: 'gone',
       grabbedAt: new Date().toISOString(),
+      requestId,
     };
     expect(await invoke([sqsRecord(released)])).toEqual([]);
     expect(loggedErrors()).toEqual([]);
@@ -324,9 +331,14 @@ describe('failures of a store are never swallowed', () => {
     // A real client of a Redis that is not there (nothing listens on port 1).
     const unreachable = createRedis('redis://127.0.0.1:1');
     const records = [sqsRecord(m), sqsRecord('garbage')];
-    const failed = await persistPurchases({ cache: new RedisSaleCache(unreachable), db: services().db }, records);
+    const failed = await persistPurchases(
+      { cache: new RedisSaleCache(unreachable), db: services().db, queue: services().queue },
+      records,
+    );
     unreachable.disconnect();
-    expect(failed.sort()).toEqual(records.map((r) => r.messageId).sort());
+    // The good record waits for Redis; the garbage can never succeed and is dead-lettered.
+    expect(failed).toEqual([records[0]?.messageId]);
+    expect((await deadLetters(1)).map((d) => d.body)).toEqual(['garbage']);
     expect(await purchaseCount()).toBe(0);
     expect(loggedErrors()).toContain('cache unavailable to the consumer; batch retried');
   });
@@ -336,7 +348,10 @@ describe('failures of a store are never swallowed', () => {
     const records = [sqsRecord(await grab(c, 'bob')), sqsRecord(await grab(c, 'carol'))];
     // A real pool of a MySQL that is not there (nothing listens on port 1).
     const unreachable = createPool({ host: '127.0.0.1', port: 1, user: 'root', connectTimeout: 1000 });
-    const failed = await persistPurchases({ cache: services().cache, db: new MysqlDatabase(unreachable) }, records);
+    const failed = await persistPurchases(
+      { cache: services().cache, db: new MysqlDatabase(unreachable), queue: services().queue },
+      records,
+    );
     await unreachable.end();
     expect(failed.sort()).toEqual(records.map((r) => r.messageId).sort());
     expect(await purchaseCount()).toBe(0);

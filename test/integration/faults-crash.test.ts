@@ -44,7 +44,10 @@ function grabInChild(token: string, name: string, endpoint: TcpFault): ScriptPro
     SQS_ENDPOINT: endpoint.url,
     // The real queue's URL: the SDK talks to SQS_ENDPOINT and names the queue by this URL.
     QUEUE_URL: stack.queueUrl,
-    SQS_SEND_TIMEOUT_MS: '60000',
+    // A send that hangs far longer than the test waits, within a (validated) time budget.
+    SQS_SEND_TIMEOUT_MS: '10000',
+    HANDLER_TIMEOUT_MS: '25000',
+    WARMUP_GRACE_MS: '21000',
     OUTBOX_RESEND_AFTER_MS: '3600000',
     LOG_LEVEL: 'error',
   });

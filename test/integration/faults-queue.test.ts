@@ -162,7 +162,7 @@ describe('queue reply lost: SQS took the message, the grab never heard back', ()
       maxAttempts: 1,
       requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, throwOnRequestTimeout: true },
     });
-    return { ...services(), queue: new SqsPurchaseQueue(lossy, stack.queueUrl) };
+    return { ...services(), queue: new SqsPurchaseQueue(lossy, stack.queueUrl, stack.dlqUrl) };
   }
 
   async function grabThrough(s: Services, token: string | undefined, name: string) {

@@ -5,7 +5,7 @@
  * first requests rebuild it from MySQL (the Lua scripts reload themselves), without reselling.
  */
 import { services } from '../../lib/services';
-import { client, inProcessApi } from '../helpers/api';
+import { client, inProcessApi, untilAnswered } from '../helpers/api';
 import {
   observe,
   privateRedis,
@@ -69,7 +69,7 @@ test('redis-server killed and restarted empty mid-sale: 503 while down, one rebu
   );
   const reconnectedInMs = Date.now() - restartedAt;
   // Everyone left tries, the two refused ones included, while the queue still holds two grabs.
-  const after = Promise.all([6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map(grab));
+  const after = Promise.all([6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((i) => untilAnswered(() => grab(i))));
   await sleep(1000);
   stack.startConsumer();
   const statuses = (await after).map((r) => r.status);

@@ -23,10 +23,12 @@ beforeAll(async () => {
   stack = await startStack();
   const real = services();
   const db: Database = Object.create(real.db);
-  db.findUser = (username) => {
-    reads++;
-    return real.db.findUser(username);
-  };
+  Object.defineProperty(db, 'findUser', {
+    value: (username: string) => {
+      reads++;
+      return real.db.findUser(username);
+    },
+  });
   s = { ...real, db };
 });
 beforeEach(async () => {

@@ -178,7 +178,7 @@ describe('request-id idempotence', () => {
     const c = await coupon();
     await grab(c, 'bob', 'xreq');
     expect((await grab(c, 'bob', 'req')).outcome).toBe('already-owned');
-    expect(await cache.release(c.seller, c.name, 'bob', 'req')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req')).toBe('stands');
   });
 
   test("one customer's request id does not grant another customer", async () => {
@@ -192,11 +192,15 @@ describe('release-grab', () => {
   test('the request that made the grab releases it: holder, outbox entry and stock come back', async () => {
     const c = await coupon({ amount: 1 });
     await grab(c, 'bob', 'req-A');
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(true);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('released');
     const s = await state(c);
     expect(s.info.left).toBe('1');
     expect(s.holders).toEqual([]);
     expect(s.outbox).toEqual({});
+    // The tombstone outlives any message of the grab (SQS keeps one 14 days at most).
+    const k = couponKeys(c.seller, c.name);
+    expect(await stack.redis.smembers(k.released)).toEqual(['bob|req-A']);
+    expect(await stack.redis.ttl(k.released)).toBeGreaterThan(14 * 24 * 3600);
     // The coupon can be sold again.
     expect((await grab(c, 'carol')).outcome).toBe('granted');
   });
@@ -204,7 +208,7 @@ describe('release-grab', () => {
   test('another request id releases nothing', async () => {
     const c = await coupon({ amount: 2 });
     await grab(c, 'bob', 'req-A');
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-B')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-B')).toBe('stands');
     const s = await state(c);
     expect(s.info.left).toBe('1');
     expect(s.holders).toEqual(['bob']);
@@ -214,8 +218,8 @@ describe('release-grab', () => {
   test('releasing twice gives the coupon back once', async () => {
     const c = await coupon({ amount: 2 });
     await grab(c, 'bob', 'req-A');
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(true);
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('released');
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('gone');
     expect((await state(c)).info.left).toBe('2');
   });
 
@@ -223,7 +227,7 @@ describe('release-grab', () => {
     const c = await coupon({ amount: 2 });
     await grab(c, 'bob', 'req-A');
     await cache.confirm(c.seller, c.name, 'bob');
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('stands');
     const s = await state(c);
     expect(s.info.left).toBe('1');
     expect(s.holders).toEqual(['bob']);
@@ -232,17 +236,21 @@ describe('release-grab', () => {
   test("a request id releases only its own customer's grab", async () => {
     const c = await coupon({ amount: 2 });
     await grab(c, 'bob', 'req-A');
-    expect(await cache.release(c.seller, c.name, 'carol', 'req-A')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'carol', 'req-A')).toBe('gone');
     expect((await state(c)).holders).toEqual(['bob']);
+    // Tombstones name the customer too: bob's grab of the same request id is not marked released.
+    expect(await stack.redis.smembers(couponKeys(c.seller, c.name).released)).toEqual(['carol|req-A']);
   });
 
-  test('releasing a grab that never happened, or on an unknown coupon, changes nothing', async () => {
+  test('releasing a grab Redis does not hold (data lost) changes no stock but leaves the tombstone', async () => {
     const c = await coupon({ amount: 2 });
-    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe(false);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('gone');
     expect((await state(c)).info.left).toBe('2');
     const seller = `s${randomUUID().slice(0, 8)}`;
-    expect(await cache.release(seller, 'nope', 'bob', 'req-A')).toBe(false);
-    expect(await stack.redis.exists(...Object.values(couponKeys(seller, 'nope')))).toBe(0);
+    expect(await cache.release(seller, 'nope', 'bob', 'req-A')).toBe('gone');
+    const k = couponKeys(seller, 'nope');
+    expect(await stack.redis.exists(k.info, k.holders, k.outbox)).toBe(0);
+    expect(await stack.redis.smembers(k.released)).toEqual(['bob|req-A']);
   });
 
   test('after a release the same customer can grab again with a new request', async () => {
@@ -339,7 +347,91 @@ describe('pending grabs (the outbox the sweeper reads)', () => {
         username: 'old',
         grabbedAtMs: 1000,
         requestId: 'req-old',
+        claimed: false,
       },
     ]);
+  });
+
+  test('a grab the consumer claimed is pending but marked claimed, with its request id', async () => {
+    const c = await coupon({ amount: 3 });
+    await grab(c, 'bob', 'req-b', 1000);
+    await cache.claimGrabs([message(c, 'bob', 'req-b')]);
+    const mine = (await cache.pendingGrabs(2000)).filter((p) => p.holding.seller === c.seller);
+    expect(mine.map((p) => [p.username, p.requestId, p.claimed])).toEqual([['bob', 'req-b', true]]);
+  });
+});
+
+const message = (c: Coupon, username: string, requestId: string) => ({
+  couponId: c.id,
+  seller: c.seller,
+  name: c.name,
+  username,
+  grabbedAt: new Date().toISOString(),
+  requestId,
+});
+
+describe('claim-grab (the consumer)', () => {
+  test('a held grab is claimed: its request can no longer release it', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    expect(await cache.claimGrabs([message(c, 'bob', 'req-A')])).toEqual([{ status: 'held' }]);
+    expect((await state(c)).outbox.bob).toMatch(/\|req-A\|c$/);
+    expect(await cache.release(c.seller, c.name, 'bob', 'req-A')).toBe('stands');
+    expect((await state(c)).info.left).toBe('1');
+    // Claiming again (a redelivery) changes nothing.
+    expect(await cache.claimGrabs([message(c, 'bob', 'req-A')])).toEqual([{ status: 'held' }]);
+    expect((await state(c)).info.left).toBe('1');
+  });
+
+  test('a released grab is recognised by its tombstone only', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    await cache.release(c.seller, c.name, 'bob', 'req-A');
+    expect(await cache.claimGrabs([message(c, 'bob', 'req-A')])).toEqual([{ status: 'released' }]);
+    expect((await state(c)).info.left).toBe('2');
+  });
+
+  test('a grab missing from the holders without a tombstone is put back, and left counts it', async () => {
+    const c = await coupon({ amount: 2 });
+    await grab(c, 'bob', 'req-A');
+    const k = couponKeys(c.seller, c.name);
+    // Redis lost it (a replica that missed the write was promoted, a shard restored from a snapshot).
+    await stack.redis.srem(k.holders, 'bob');
+    await stack.redis.hset(k.info, 'left', 2);
+    expect(await cache.claimGrabs([message(c, 'bob', 'req-A')])).toEqual([
+      {
+        status: 'repaired',
+        left: 1,
+        holding: { seller: c.seller, name: c.name, stock: 30, description: 'ten off' },
+      },
+    ]);
+    const s = await state(c);
+    expect(s.holders).toEqual(['bob']);
+    expect(s.info.left).toBe('1');
+  });
+
+  test('a coupon Redis does not know is left to MySQL; one known under another id is poison', async () => {
+    const c = await coupon({ amount: 2 });
+    const seller = `s${randomUUID().slice(0, 8)}`;
+    expect(await cache.claimGrabs([{ ...message(c, 'bob', 'r'), seller }])).toEqual([{ status: 'unknown' }]);
+    expect(await cache.claimGrabs([{ ...message(c, 'bob', 'r'), couponId: c.id + 1000 }])).toEqual([
+      { status: 'mismatch' },
+    ]);
+    expect((await state(c)).holders).toEqual([]);
+  });
+});
+
+describe('rebuild lock (compare-and-delete, compare-and-expire)', () => {
+  test('only the holder of the token renews or releases the lock', async () => {
+    await stack.redis.del('cache:warmup-lock');
+    expect(await cache.tryLockWarmup('mine', 1000)).toBe(true);
+    expect(await cache.tryLockWarmup('theirs', 1000)).toBe(false);
+    expect(await cache.renewWarmupLock('theirs', 60_000)).toBe(false);
+    await cache.unlockWarmup('theirs');
+    expect(await stack.redis.get('cache:warmup-lock')).toBe('mine');
+    expect(await cache.renewWarmupLock('mine', 60_000)).toBe(true);
+    expect(await stack.redis.pttl('cache:warmup-lock')).toBeGreaterThan(50_000);
+    await cache.unlockWarmup('mine');
+    expect(await stack.redis.exists('cache:warmup-lock')).toBe(0);
   });
 });

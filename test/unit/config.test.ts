@@ -17,7 +17,13 @@ describe('defaults', () => {
     const c = readConfig({});
     expect(c.stage).toBe('local');
     expect(c.logLevel).toBe('info');
-    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', cluster: false });
+    expect(c.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      cluster: false,
+      commandTimeoutMs: 1000,
+      waitReplicas: 0,
+      waitTimeoutMs: 200,
+    });
     expect(c.mysql).toEqual({
       host: '127.0.0.1',
       port: 3306,
@@ -32,13 +38,17 @@ describe('defaults', () => {
       queueUrl: 'http://127.0.0.1:9324/000000000000/seckill-purchases',
       queueName: 'seckill-purchases',
       dlqName: 'seckill-purchases-dlq',
-      sendTimeoutMs: 2000,
+      dlqUrl: 'http://127.0.0.1:9324/000000000000/seckill-purchases-dlq',
+      sendTimeoutMs: 1500,
+      sendAttempts: 2,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
     expect(new TextDecoder().decode(c.auth.jwtSecret)).toBe(DEV_JWT_SECRET);
     expect(c.auth.tokenTtlSeconds).toBe(3600);
     expect(c.auth.scryptLogN).toBe(15);
     expect(c.outbox.resendAfterMs).toBe(60_000);
+    expect(c.handlerTimeoutMs).toBe(8000);
+    // The grace covers a grab still sending when Redis lost its data: 2 x 1.5 s + 1 s.
     expect(c.warmup).toEqual({ graceMs: 4000, drainTimeoutMs: 20_000, lockTtlMs: 60_000 });
   });
 
@@ -71,15 +81,25 @@ describe('defaults', () => {
       DLQ_NAME: 'dead',
       AWS_ACCESS_KEY_ID: 'AKIA',
       SQS_SEND_TIMEOUT_MS: '500',
+      REDIS_COMMAND_TIMEOUT_MS: '250',
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '50',
+      HANDLER_TIMEOUT_MS: '3000',
       OUTBOX_RESEND_AFTER_MS: '5000',
       TOKEN_TTL_SECONDS: '60',
       SCRYPT_LOG_N: '12',
-      WARMUP_GRACE_MS: '0',
+      WARMUP_GRACE_MS: '1250',
       WARMUP_DRAIN_TIMEOUT_MS: '1000',
       WARMUP_LOCK_TTL_MS: '2000',
     });
     expect(c.logLevel).toBe('debug');
-    expect(c.redis).toEqual({ url: 'redis://cache:6380/2', cluster: true });
+    expect(c.redis).toEqual({
+      url: 'redis://cache:6380/2',
+      cluster: true,
+      commandTimeoutMs: 250,
+      waitReplicas: 1,
+      waitTimeoutMs: 50,
+    });
     expect(c.mysql).toEqual({
       host: 'db',
       port: 3307,
@@ -95,7 +115,8 @@ describe('defaults', () => {
     expect(c.sqs.sendTimeoutMs).toBe(500);
     expect(c.outbox.resendAfterMs).toBe(5000);
     expect(c.auth).toMatchObject({ tokenTtlSeconds: 60, scryptLogN: 12 });
-    expect(c.warmup).toEqual({ graceMs: 0, drainTimeoutMs: 1000, lockTtlMs: 2000 });
+    expect(c.handlerTimeoutMs).toBe(3000);
+    expect(c.warmup).toEqual({ graceMs: 1250, drainTimeoutMs: 1000, lockTtlMs: 2000 });
   });
 
   test('REDIS_CLUSTER accepts 1 and 0', () => {
@@ -141,8 +162,15 @@ describe('every malformed variable names itself', () => {
     ['SQS_SEND_TIMEOUT_MS', { SQS_SEND_TIMEOUT_MS: '99' }],
     ['SQS_SEND_TIMEOUT_MS', { SQS_SEND_TIMEOUT_MS: '1e3' }],
     ['OUTBOX_RESEND_AFTER_MS', { OUTBOX_RESEND_AFTER_MS: '999' }],
-    ['OUTBOX_RESEND_AFTER_MS', { OUTBOX_RESEND_AFTER_MS: '4000' }], // not above twice the 2 s send timeout
+    ['OUTBOX_RESEND_AFTER_MS', { OUTBOX_RESEND_AFTER_MS: '8000' }], // not above the 8 s handler time limit
     ['WARMUP_GRACE_MS', { WARMUP_GRACE_MS: '-1' }],
+    // The grace must cover a grab still sending: 2 x 1.5 s + 1 s.
+    ['WARMUP_GRACE_MS', { WARMUP_GRACE_MS: '3999' }],
+    ['REDIS_COMMAND_TIMEOUT_MS', { REDIS_COMMAND_TIMEOUT_MS: '49' }],
+    ['REDIS_WAIT_REPLICAS', { REDIS_WAIT_REPLICAS: '-1' }],
+    // A grab's worst case (4 x 1 s + 2 x 1.5 s + 0.3 s) does not fit in 7 s.
+    ['HANDLER_TIMEOUT_MS', { HANDLER_TIMEOUT_MS: '7000' }],
+    ['HANDLER_TIMEOUT_MS', { HANDLER_TIMEOUT_MS: '8000', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '800' }],
     ['WARMUP_DRAIN_TIMEOUT_MS', { WARMUP_DRAIN_TIMEOUT_MS: 'soon' }],
     ['WARMUP_LOCK_TTL_MS', { WARMUP_LOCK_TTL_MS: '10' }],
   ])('%s (%j)', (name, env) => {

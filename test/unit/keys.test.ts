@@ -68,6 +68,7 @@ describe('couponKeys', () => {
       info: 'coupon:{alice/c1}:info',
       holders: 'coupon:{alice/c1}:holders',
       outbox: 'coupon:{alice/c1}:outbox',
+      released: 'coupon:{alice/c1}:released',
     });
   });
 
@@ -89,7 +90,7 @@ describe('couponKeys', () => {
   test('distinct coupons never share a key, even across key kinds', () => {
     const all = awkward.flatMap(([seller, name]) => Object.values(couponKeys(seller, name)));
     expect(new Set(all).size).toBe(all.length);
-    expect(all).toHaveLength(awkward.length * 3);
+    expect(all).toHaveLength(awkward.length * 4);
   });
 
   test('no coupon key collides with a per-user or global key', () => {

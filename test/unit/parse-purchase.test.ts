@@ -6,6 +6,7 @@ const good = {
   name: "c1 ' OR 1=1 --",
   username: 'bob',
   grabbedAt: '2024-05-01T12:00:00.123Z',
+  requestId: '0b6c1d8e-54a2-4b4e-9d7e-2f1c3a5b7d90',
 };
 
 const body = (overrides: Record<string, unknown>) => JSON.stringify({ ...good, ...overrides });
@@ -57,6 +58,11 @@ describe('parsePurchase', () => {
     ['grabbedAt missing', { grabbedAt: undefined }],
     ['grabbedAt as a number', { grabbedAt: 1714564800123 }],
     ['grabbedAt not a date', { grabbedAt: 'yesterday' }],
+    // The request id is what a tombstone names: without one a released grab could not be recognised.
+    ['requestId missing', { requestId: undefined }],
+    ['requestId empty', { requestId: '' }],
+    ['requestId with a separator', { requestId: 'a|b' }],
+    ['requestId too long', { requestId: 'r'.repeat(65) }],
   ])('refuses a message with %s', (_label, overrides) => {
     expect(parsePurchase(body(overrides))).toBeUndefined();
   });
