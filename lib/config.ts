@@ -209,6 +209,15 @@ export function readConfig(env: Env): Config {
     1,
     1024,
   );
+  // A login waits for a lane, then makes at most two Redis round trips (look up, remember) besides
+  // its hash and its MySQL query: the wait may not eat the handler's time.
+  const hashMaxWaitMs = int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 250, 1, 60_000);
+  if (hashMaxWaitMs + 2 * budget.commandTimeoutMs + HANDLER_MARGIN_MS > budget.handlerTimeoutMs / 2) {
+    throw new ConfigError(
+      `PASSWORD_HASH_MAX_WAIT_MS (${hashMaxWaitMs}) + 2 x REDIS_COMMAND_TIMEOUT_MS + ${HANDLER_MARGIN_MS} ms must ` +
+        `stay within half of HANDLER_TIMEOUT_MS (${budget.handlerTimeoutMs}), leaving the rest to the hash and MySQL`,
+    );
+  }
   const loginCacheKey = env.LOGIN_CACHE_KEY ? env.LOGIN_CACHE_KEY : undefined;
   if (loginCacheKey !== undefined && loginCacheKey.length < 32) {
     throw new ConfigError('LOGIN_CACHE_KEY must be at least 32 characters');
@@ -260,7 +269,7 @@ export function readConfig(env: Env): Config {
       passwordHash,
       hashConcurrency,
       hashQueue: int(env, 'PASSWORD_HASH_QUEUE', 100, 0, 100_000),
-      hashMaxWaitMs: int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 250, 1, 60_000),
+      hashMaxWaitMs,
       loginCacheTtlSeconds: int(env, 'LOGIN_CACHE_TTL_SECONDS', 600, 0, 86_400),
       loginCacheKey: loginCacheKey === undefined ? undefined : new TextEncoder().encode(loginCacheKey),
     },

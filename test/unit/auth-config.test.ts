@@ -52,3 +52,10 @@ test.each([
   expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
   expect(() => readConfig({ [name]: value })).toThrow(message);
 });
+
+test("the wait for a hash lane must fit in the login handler's time budget", () => {
+  expect(() => readConfig({ PASSWORD_HASH_MAX_WAIT_MS: '3000' })).toThrow(
+    /PASSWORD_HASH_MAX_WAIT_MS \(3000\) \+ 2 x REDIS_COMMAND_TIMEOUT_MS \+ 300 ms must stay within half of HANDLER_TIMEOUT_MS \(8000\)/,
+  );
+  expect(readConfig({ PASSWORD_HASH_MAX_WAIT_MS: '3000', HANDLER_TIMEOUT_MS: '12000' }).auth.hashMaxWaitMs).toBe(3000);
+});
