@@ -8,5 +8,9 @@ export const handler = httpHandler(async () => {
   const states = await health(services());
   const failing = Object.entries(states).filter(([, state]) => state !== 'ok');
   if (failing.length === 0) return json(200, states);
-  return json(503, { ...states, errMsg: `Unavailable: ${failing.map(([name]) => name).join(', ')}.` });
+  return json(
+    503,
+    { ...states, errMsg: `Unavailable: ${failing.map(([name]) => name).join(', ')}.` },
+    { 'Retry-After': '1' },
+  );
 });

@@ -56,11 +56,11 @@ export async function grabCoupon(
   if (waitReplicas > 0) {
     // A failover to a replica that missed this grab would sell its coupon again: answer 201 only
     // once a replica holds it. None acknowledging means the grab is not durable: undo it, 503.
-    const acked = await s.cache
+    const durable = await s.cache
       .waitForReplicas(seller, name, waitReplicas, waitTimeoutMs)
       .catch((e: unknown) => new DependencyError('cache', e));
-    if (typeof acked !== 'number' || acked < waitReplicas) {
-      const cause = typeof acked === 'number' ? new Error(`${acked} of ${waitReplicas} replicas acknowledged`) : acked;
+    if (durable !== true) {
+      const cause = durable || new Error(`no replica acknowledged within ${waitTimeoutMs} ms`);
       await release(s, grab, 'no replica acknowledged the grab', cause, deadline);
       throw new Unavailable('The grab could not be made durable in the cache. Nothing was taken; retry shortly.');
     }

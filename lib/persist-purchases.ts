@@ -126,8 +126,9 @@ async function repaired(
   claim: Extract<Claim, { status: 'repaired' }>,
 ): Promise<void> {
   const fields = { seller: purchase.seller, coupon: purchase.name, customer: purchase.username, left: claim.left };
+  // Redis had lost a confirmed write: worth an operator's attention either way.
   if (claim.left < 0) logger.error('coupon oversold while Redis was incomplete: reconcile', fields);
-  else logger.warn('grab missing from Redis put back', fields);
+  else logger.error('grab missing from Redis put back', fields);
   await s.cache
     .addHolding(purchase.username, claim.holding, Date.parse(purchase.grabbedAt))
     .catch((e: unknown) => logger.warn('repaired grab not listed', { ...fields, error: describe(e) }));

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { config } from '../config';
 
 export interface HttpApiRequest {
   method: string;
@@ -62,10 +63,18 @@ export function httpApiEvent(r: HttpApiRequest): APIGatewayProxyEventV2 {
   };
 }
 
-const remaining = () => 30_000;
 const ignore = () => {};
 
-export function lambdaContext(functionName: string, requestId: string = randomUUID()): Context {
+/**
+ * A context whose clock runs like Lambda's: `timeoutMs` (the HTTP functions' time limit by default)
+ * from now, so that handlers keep the same time budget wherever they run.
+ */
+export function lambdaContext(
+  functionName: string,
+  requestId: string = randomUUID(),
+  timeoutMs = config().handlerTimeoutMs,
+): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -75,7 +84,7 @@ export function lambdaContext(functionName: string, requestId: string = randomUU
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: remaining,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: ignore,
     fail: ignore,
     succeed: ignore,

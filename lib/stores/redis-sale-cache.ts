@@ -102,8 +102,19 @@ export class RedisSaleCache implements SaleCache {
     // WAIT covers the writes of the connection it is sent on: on a cluster, the coupon's node.
     const node =
       this.redis instanceof Cluster ? this.nodeOf(couponKeys(seller, name).info) : (this.redis as RedisClient);
-    return Number(await node.call('WAIT', replicas, timeoutMs));
+    const key = nodeKey(node);
+    const known = this.replicasSeen.get(key);
+    // A primary known to have no replica at all (just promoted, say) has none that could miss the
+    // write and be promoted in its place: do not wait for one (checked again every second).
+    if (known && known.connected === 0 && Date.now() - known.at < 1000) return true;
+    const acked = Number(await node.call('WAIT', replicas, timeoutMs));
+    if (acked >= replicas) return true;
+    const connected = await connectedReplicas(node);
+    this.replicasSeen.set(key, { connected, at: Date.now() });
+    return acked >= Math.min(replicas, connected);
   }
+
+  private readonly replicasSeen = new Map<string, { connected: number; at: number }>();
 
   private nodeOf(key: string): RedisClient {
     const cluster = this.redis as Cluster;
@@ -305,6 +316,17 @@ export class RedisSaleCache implements SaleCache {
   async ping() {
     await this.redis.ping();
   }
+}
+
+function nodeKey(node: RedisClient): string {
+  const { host, port } = (node as { options: { host?: string; port?: number } }).options;
+  return `${host}:${port}`;
+}
+
+/** How many replicas the node's primary has connected (ROLE), whatever their lag. */
+async function connectedReplicas(node: RedisClient): Promise<number> {
+  const role = (await node.call('ROLE')) as unknown[];
+  return role[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
 }
 
 /** Runs writes a chunk at a time: auto-pipelining batches each chunk into few round trips. */

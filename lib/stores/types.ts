@@ -72,9 +72,10 @@ export interface SaleCache {
   release(seller: string, name: string, username: string, requestId: string): Promise<ReleaseResult>;
   /**
    * Waits until `replicas` replicas of the coupon's node acknowledged every write made so far on
-   * this connection (Redis WAIT); resolves how many did.
+   * this connection (Redis WAIT). True when they did, or when fewer replicas are connected at all
+   * and each of those did (a lone primary has no replica that could be promoted without the write).
    */
-  waitForReplicas(seller: string, name: string, replicas: number, timeoutMs: number): Promise<number>;
+  waitForReplicas(seller: string, name: string, replicas: number, timeoutMs: number): Promise<boolean>;
   /** The queue accepted the grab's message. */
   confirm(seller: string, name: string, username: string): Promise<void>;
   addHolding(username: string, holding: Holding, grabbedAtMs: number): Promise<void>;

@@ -50,7 +50,7 @@ export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records };
 }
 
-/** A Lambda context for one invocation. */
-export function lambdaContext(name = 'test'): Context {
-  return invocationContext(name);
+/** A Lambda context for one invocation, with the HTTP functions' time limit unless told otherwise. */
+export function lambdaContext(name = 'test', timeoutMs?: number): Context {
+  return invocationContext(name, randomUUID(), timeoutMs);
 }

@@ -226,16 +226,64 @@ export async function privateMariadb(): Promise<ServerProcess> {
   );
 }
 
-/** A redis-server of its own, without persistence: a restart comes back empty, like a failover. */
-export async function privateRedis(): Promise<ServerProcess> {
+/**
+ * A redis-server of its own, without persistence: a restart comes back empty, like a failover.
+ * `extraArgs` configure it further (`--replicaof 127.0.0.1 <port>` makes a replica).
+ */
+export async function privateRedis(extraArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   return new ServerProcess(
     'redis-server',
     port,
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      ...extraArgs,
+    ],
     () => portOpen(port),
   );
+}
+
+export interface SwitchableProxy extends TcpFault {
+  /** From now on connections go to `port`; the open ones are cut, as a failover cuts them. */
+  switchTo(port: number): void;
+}
+
+/** A loopback TCP proxy whose target can be switched: a DNS name that a failover moves. */
+export async function switchableProxy(targetPort: number): Promise<SwitchableProxy> {
+  let target = targetPort;
+  const open = new Set<Socket>();
+  const fault = await tcpFault((socket, received) => {
+    const upstream = connect({ port: target, host: '127.0.0.1' });
+    open.add(socket);
+    upstream.on('error', () => socket.destroy());
+    upstream.once('close', () => socket.destroy());
+    socket.once('close', () => {
+      open.delete(socket);
+      upstream.destroy();
+    });
+    upstream.on('data', (d: Buffer) => socket.write(d));
+    socket.on('data', (d: Buffer) => {
+      received(d.length);
+      upstream.write(d);
+    });
+  });
+  return {
+    ...fault,
+    switchTo(port: number) {
+      target = port;
+      for (const s of open) s.destroy();
+    },
+  };
 }
 
 /** The SQS emulator (`npx fauxqs`, without the npx wrapper so signals reach it). In memory only. */

@@ -71,7 +71,10 @@ export async function startStack(
         batchSize: 50,
         windowMs: 50,
         deliver: async (records: SQSRecord[]) => {
-          const result = (await consumer(sqsEvent(records), lambdaContext('persistPurchases'))) as SQSBatchResponse;
+          const result = (await consumer(
+            sqsEvent(records),
+            lambdaContext('persistPurchases', 30_000),
+          )) as SQSBatchResponse;
           return result.batchItemFailures.map((f) => f.itemIdentifier);
         },
       });

@@ -92,7 +92,7 @@ async function send(...messages: (PurchaseMessage | string)[]): Promise<void> {
 
 async function invoke(records: SQSRecord[] | SQSEvent): Promise<string[]> {
   const event = Array.isArray(records) ? sqsEvent(records) : records;
-  const result = (await handler(event, lambdaContext('persistPurchases'))) as SQSBatchResponse;
+  const result = (await handler(event, lambdaContext('persistPurchases', 30_000))) as SQSBatchResponse;
   return result.batchItemFailures.map((f) => f.itemIdentifier);
 }
 

@@ -68,7 +68,7 @@ const toRecord = (m: Message): SQSRecord =>
 
 /** The consumer Lambda, invoked as the event source would; resolves the failed message ids. */
 async function invoke(records: SQSRecord[]): Promise<string[]> {
-  const result = (await consumer(sqsEvent(records), lambdaContext('persistPurchases'))) as SQSBatchResponse;
+  const result = (await consumer(sqsEvent(records), lambdaContext('persistPurchases', 30_000))) as SQSBatchResponse;
   return result.batchItemFailures.map((f) => f.itemIdentifier).sort();
 }
 

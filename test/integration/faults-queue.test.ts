@@ -81,6 +81,7 @@ test('queue stopped: the grab answers 503 and takes nothing; after a restart gra
   const health = await c.health();
   expect(health.status).toBe(503);
   expect(health.body).toMatchObject({ queue: 'unavailable', redis: 'ok', mysql: 'ok' });
+  expect(health.headers['retry-after']).toBe('1');
 
   // The emulator keeps nothing in memory across a restart: create the queues again, as a deploy would.
   const restartMs = await sqs.start();
