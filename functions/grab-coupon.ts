@@ -1,16 +1,24 @@
 /** PATCH /api/users/{username}/coupons/{name}: a customer grabs a coupon of seller {username}. */
 import { authenticate } from '../lib/authenticate';
+import { HttpError } from '../lib/errors';
 import { grabCoupon } from '../lib/grab-coupon';
 import { deadlineOf, httpHandler } from '../lib/http/handler';
 import { header } from '../lib/http/request';
 import { json, noContent } from '../lib/http/response';
+import { metrics, publishMetrics } from '../lib/metrics';
 import { saleServices } from '../lib/sale-services';
 
 export const handler = httpHandler(async (event, context) => {
   const s = saleServices();
-  const deadline = deadlineOf(context);
-  const caller = await authenticate(s, header(event, 'authorization'), deadline);
   const { username, name } = event.pathParameters ?? {};
-  const outcome = await grabCoupon(s, caller, username, name, deadline);
-  return outcome === 'granted' ? json(201, {}) : noContent({ 'X-Seckill-Reason': outcome });
-});
+  const deadline = deadlineOf(context);
+  try {
+    const caller = await authenticate(s, header(event, 'authorization'), deadline);
+    const outcome = await grabCoupon(s, caller, username, name, deadline);
+    metrics.grab(outcome, username, name);
+    return outcome === 'granted' ? json(201, {}) : noContent({ 'X-Seckill-Reason': outcome });
+  } catch (e: unknown) {
+    metrics.grab(e instanceof HttpError && e.status < 500 ? 'refused' : 'failed', username, name);
+    throw e;
+  }
+}).use(publishMetrics());

@@ -3,5 +3,8 @@ import middy from '@middy/core';
 import { config } from '../lib/config';
 import { migrate } from '../lib/db/migrations';
 import { logger } from '../lib/logger';
+import { secrets } from '../lib/secrets';
 
-export const handler = middy().handler(async () => ({ applied: await migrate(config().mysql, logger.info) }));
+export const handler = middy()
+  .use(secrets())
+  .handler(async () => ({ applied: await migrate(config().mysql, logger.info) }));

@@ -28,7 +28,10 @@ export interface Config {
     user: string;
     password: string;
     database: string;
+    /** Pool size per process; 2 on Lambda (one invocation at a time), 10 elsewhere. */
     connectionLimit: number;
+    /** TLS to MySQL (RDS Proxy), certificates checked against Node's CA store. */
+    tls: boolean;
   };
   sqs: {
     region: string;
@@ -46,7 +49,16 @@ export interface Config {
     /** Placeholder keys for local endpoints when none are set; the default chain on AWS. */
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   };
+  /**
+   * SSM parameters (SecureString) holding secrets, read at container start by lib/secrets.ts, which
+   * fills in `auth.jwtSecret` / `mysql.password`. Unset locally, where the plain values are used.
+   */
+  secrets: {
+    jwtSecretParameter: string | undefined;
+    mysqlPasswordParameter: string | undefined;
+  };
   auth: {
+    /** Throws a ConfigError naming the settings when neither JWT_SECRET nor JWT_SECRET_PARAMETER is set. */
     jwtSecret: Uint8Array;
     tokenTtlSeconds: number;
     scryptLogN: number;
@@ -86,6 +98,10 @@ export interface Config {
     consumerBatchWindowMs: number;
     /** HTTP worker processes of `npm start`. */
     serverWorkers: number;
+    /** `npm start`: a client must send all its headers within this time (slow clients). */
+    headersTimeoutMs: number;
+    /** `npm start`: a client must send its whole request within this time. */
+    requestTimeoutMs: number;
   };
   /**
    * The time limit of an HTTP handler (the Lambda timeout of the HTTP functions). Every dependency
@@ -118,6 +134,20 @@ function str(env: Env, name: string, fallback?: string): string {
   if (value !== undefined && value !== '') return value;
   if (fallback !== undefined) return fallback;
   throw new ConfigError(`${name} is required but not set`);
+}
+
+/**
+ * A secret: `local` and `test` fall back to its development value (MySQL: the empty password of a
+ * local root), any other stage must set it, non-empty. No other code fills in a secret.
+ */
+function required(env: Env, name: string, stage: string, developmentValue: string): string {
+  const value = env[name];
+  // serverless.yml's `{{resolve:ssm:...}}` reaches a process unresolved outside CloudFormation
+  // (serverless-offline): a string anyone can read in the source, never a secret.
+  if (value?.startsWith('{{resolve:')) throw new ConfigError(`${name} is an unresolved reference: ${value}`);
+  if (value !== undefined && value !== '') return value;
+  if (stage === 'local' || stage === 'test') return developmentValue;
+  throw new ConfigError(`${name} is required when STAGE is "${stage}" (only local and test have a development value)`);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -169,8 +199,22 @@ export function readConfig(env: Env): Config {
       : '';
   if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
 
-  const secret = str(env, 'JWT_SECRET', local ? DEV_JWT_SECRET : undefined);
-  if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE;
+  const jwtSecretParameter = env.JWT_SECRET_PARAMETER || undefined;
+  const mysqlPasswordParameter = env.MYSQL_PASSWORD_PARAMETER || undefined;
+  // A deployed Lambda function reads its secrets from SSM at container start (the *_PARAMETER
+  // settings), or does not use them at all: there a secret is required where it is first used.
+  // Every other process (npm start, npm run dev, scripts) needs them at start, outside local/test.
+  const deferred = (parameter: string | undefined) => parameter !== undefined || (onLambda && !local);
+  const secret = deferred(jwtSecretParameter)
+    ? required(env, 'JWT_SECRET', 'local', '')
+    : required(env, 'JWT_SECRET', stage, DEV_JWT_SECRET);
+  if (secret !== '' && secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  let jwtSecret: Uint8Array | undefined = secret === '' ? undefined : new TextEncoder().encode(secret);
+  // An empty password is a local database's; a deployed stage must say what it is.
+  const mysqlPassword = deferred(mysqlPasswordParameter)
+    ? required(env, 'MYSQL_PASSWORD', 'local', '')
+    : required(env, 'MYSQL_PASSWORD', stage, '');
 
   const budget = timeBudget(env);
   const { sendTimeoutMs } = budget;
@@ -202,13 +246,8 @@ export function readConfig(env: Env): Config {
   const serverWorkers = int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256);
   const threadPool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
   const coresPerProcess = Math.floor(availableParallelism() / serverWorkers);
-  const hashConcurrency = int(
-    env,
-    'PASSWORD_HASH_CONCURRENCY',
-    Math.max(1, Math.min(threadPool - 1, coresPerProcess)),
-    1,
-    1024,
-  );
+  const defaultLanes = Math.max(1, Math.min(threadPool - 1, coresPerProcess));
+  const hashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', defaultLanes, 1, 1024);
   // A login waits for a lane, then makes at most two Redis round trips (look up, remember) besides
   // its hash and its MySQL query: the wait may not eat the handler's time.
   const hashMaxWaitMs = int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 250, 1, 60_000);
@@ -230,7 +269,7 @@ export function readConfig(env: Env): Config {
 
   return {
     stage,
-    onLambda: Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE,
+    onLambda,
     logLevel: logLevel as LogLevel,
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -243,9 +282,10 @@ export function readConfig(env: Env): Config {
       host: str(env, 'MYSQL_HOST', '127.0.0.1'),
       port: int(env, 'MYSQL_PORT', 3306, 1, 65535),
       user: str(env, 'MYSQL_USER', 'root'),
-      password: env.MYSQL_PASSWORD ?? '',
+      password: mysqlPassword,
       database: str(env, 'MYSQL_DATABASE', 'seckill'),
-      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', 10, 1, 1000),
+      connectionLimit: int(env, 'MYSQL_CONNECTION_LIMIT', onLambda ? 2 : 10, 1, 1000),
+      tls: bool(env, 'MYSQL_TLS', false),
     },
     sqs: {
       region,
@@ -262,8 +302,22 @@ export function readConfig(env: Env): Config {
       sendAttempts: SEND_ATTEMPTS,
       credentials: endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     },
+    secrets: {
+      jwtSecretParameter,
+      mysqlPasswordParameter,
+    },
     auth: {
-      jwtSecret: new TextEncoder().encode(secret),
+      get jwtSecret(): Uint8Array {
+        if (jwtSecret) return jwtSecret;
+        throw new ConfigError(
+          jwtSecretParameter
+            ? `JWT_SECRET_PARAMETER (${jwtSecretParameter}) has not been loaded`
+            : 'JWT_SECRET or JWT_SECRET_PARAMETER is required but not set',
+        );
+      },
+      set jwtSecret(value: Uint8Array) {
+        jwtSecret = value;
+      },
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
       scryptLogN,
       passwordHash,
@@ -287,6 +341,8 @@ export function readConfig(env: Env): Config {
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
       serverWorkers,
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     },
     handlerTimeoutMs: budget.handlerTimeoutMs,
     warmup: {
@@ -336,6 +392,11 @@ function timeBudget(env: Env) {
 }
 
 let cached: Config | undefined;
+
+/** The stage alone, read before the rest is validated (a command that refuses some stages). */
+export function configuredStage(): string {
+  return str(process.env, 'STAGE', 'local');
+}
 
 export function config(): Config {
   cached ??= readConfig(process.env);

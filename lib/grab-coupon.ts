@@ -13,10 +13,11 @@ import type { Caller } from './auth/tokens';
 import { config } from './config';
 import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
+import { metrics } from './metrics';
 import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import type { GrabResult, ReleaseResult } from './stores/types';
-import { isValidCouponName, isValidUsername } from './validation';
+import { isValidUsername, normalizeCouponName } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
 
@@ -35,11 +36,13 @@ export async function grabCoupon(
   s: SaleServices,
   caller: Caller,
   seller: string | undefined,
-  name: string | undefined,
+  rawName: string | undefined,
   deadline = Date.now() + config().handlerTimeoutMs,
 ): Promise<GrabOutcome> {
   if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
-  if (!isValidUsername(seller) || !isValidCouponName(name)) return 'not-found';
+  // Names are stored in NFC: the path's spelling is normalized the same way.
+  const name = normalizeCouponName(rawName);
+  if (!isValidUsername(seller) || name === undefined) return 'not-found';
 
   const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID() };
   const grabbedAtMs = Date.now();
@@ -77,6 +80,7 @@ export async function grabCoupon(
       requestId: grab.requestId,
     });
   } catch (sendError: unknown) {
+    metrics.sendFailed(seller, name);
     await listed.catch(() => {});
     // A failed send may still have reached the queue (its answer was lost or came too late). If the
     // consumer already claimed it, the grab stands; otherwise the tombstone makes it drop it.
@@ -133,7 +137,10 @@ async function release(
   for (let attempt = 0; attempt === 0 || Date.now() + commandTimeoutMs < deadline; attempt++) {
     try {
       const released = await s.cache.release(grab.seller, grab.name, grab.username, grab.requestId);
-      if (released === 'released') logger.warn('grab released', { ...fields(grab), why, error: describe(cause) });
+      if (released === 'released') {
+        metrics.grabReleased(grab.seller, grab.name);
+        logger.warn('grab released', { ...fields(grab), why, error: describe(cause) });
+      }
       return released;
     } catch (e: unknown) {
       failure = e;

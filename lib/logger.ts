@@ -20,11 +20,26 @@ function enabled(level: Level): boolean {
 }
 
 let context: Fields = {};
+let lambda: boolean | undefined;
+
+function onLambda(): boolean {
+  if (lambda === undefined) {
+    try {
+      lambda = config().onLambda;
+    } catch {
+      lambda = false;
+    }
+  }
+  return lambda;
+}
 
 function write(level: Level, message: string, fields: Fields = {}) {
   if (!enabled(level)) return;
   const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...context, ...fields });
-  if (ORDER[level] >= ORDER.warn) console.error(line);
+  // On Lambda with logFormat JSON the runtime would wrap a console line as a string in its own
+  // record; written to the stream, our JSON line is the record.
+  if (onLambda()) process.stdout.write(`${line}\n`);
+  else if (ORDER[level] >= ORDER.warn) console.error(line);
   else console.log(line);
 }
 

@@ -1,480 +1,393 @@
 /**
- * `npm run bench`: the reference workloads against the grab handler in this process, through
- * `npm start` and through `npm run dev` (serverless offline), next to the ceiling (redis-benchmark
- * running the grab script) measured in the same run; plus the consumer's persist rate, Redis round
- * trips per grab outcome, and the size and start-up time of the deployed grab bundle.
- * The JSON summary goes to stdout, progress to stderr; bench-results/ gets summary.json and
- * report.html. Any broken invariant makes the exit status non-zero. See docs/PERFORMANCE.md.
+ * `npm run bench`: the reference workloads (classic, hot coupon, the original plan) against the
+ * handlers in this process, through `npm start` and through `npm run dev`, with autocannon as the
+ * load generator; the ceiling (redis-benchmark on the grab script) in the same run; the invariants
+ * after every run; the CPU of client, server and Redis. JSON summary on stdout, progress on stderr,
+ * bench-results/summary.json and report.md. Any broken invariant makes the exit status non-zero.
+ * Method and figures: docs/PERFORMANCE.md.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RowDataPacket } from 'mysql2/promise';
-import { mysql } from '../lib/clients/mysql';
+import { parseArgs } from 'node:util';
+import { config } from '../lib/config';
 import { useRestorer } from '../lib/restore-cache';
 import { closeServices } from '../lib/services';
 import { rebuildHere } from '../lib/warm-up';
-import { type BundleResult, measureBundle } from './bench/bundle';
 import { type Ceiling, measureCeiling } from './bench/ceiling';
-import { type CostLine, costPerMillion, PRICES, serverlessSettings } from './bench/cost';
-import { type BenchOptions, parseOptions } from './bench/options';
-import { measurePersist, type PersistResult } from './bench/persist';
-import { killAllSync, pidFromFile, progress, stopAll } from './bench/procs';
+import { type LoadResult, runHttp, runInProcess } from './bench/load';
 import {
-  type CpuReport,
-  type CpuSources,
-  type LatencyStats,
-  latencyHistogram,
-  latencyStats,
-  statusCounts,
-  throughputSeries,
+  type CpuUse,
+  killChildren,
+  progress,
+  resetData,
+  type Stack,
+  startServer,
+  startStack,
+  stop,
+  type Target,
   watchCpu,
-} from './bench/recorder';
-import { type Bar, barsSvg, type RunPlot, renderReport } from './bench/report';
-import { measureRoundTrips, type OutcomeCost } from './bench/roundtrips';
-import { type ServerTarget, startServer } from './bench/servers';
-import { closeStack, drain, resetData, type Stack, startConsumer, startStack } from './bench/stack';
-import { httpTransport, inProcessTransport, type Transport } from './bench/transport';
-import {
-  type Ledger,
-  type LoadRun,
-  runClassic,
-  runGrant,
-  runHot,
-  runSoldOut,
-  setupClassic,
-  setupHot,
-  verify,
-} from './bench/workloads';
+} from './bench/stack';
+import { classic, hot, originalPlan, type Sizes, verify, type Workload } from './bench/workloads';
 
-const TARGET_RPS = 5000;
-const BUCKET_MS = 100;
+const PHASES = ['ceiling', 'inprocess', 'start', 'offline'] as const;
+const WORKLOADS = ['classic', 'hot', 'plan'] as const;
+const USAGE = `usage: npm run bench -- [flags]
+  --quick              a smoke run: small workloads, one ceiling measurement (a couple of minutes)
+  --only=a,b           phases, of: ${PHASES.join(', ')} (default: all)
+  --workloads=a,b      of: ${WORKLOADS.join(', ')} (default: all; hot includes the sold-out rounds)
+  --inflight=N         virtual users of the hot coupon and the plan (default 200; classic: one per customer)
+  --customers=N (200, quick 100)  --sellers=N (5)  --coupons=N per seller (10, quick 2)
+  --hot-customers=N (2000, quick 500)  --hot-amount=N (100)  --soldout-rounds=N (5, quick 2)
+  --plan-customers=N   customers of the plan (200, quick 20; rows = customers x coupons)
+  --plan-scrypt-log-n=N password cost of the plan's users (default 15, the production default)
+  --ceiling-n=N        redis-benchmark calls per path (200000, quick 20000)
+  --redis-db=N         the bench's Redis database on REDIS_URL's server (default 14)
+  --database=NAME      the bench's MySQL database (default <MYSQL_DATABASE>_bench)
+  --workers=N          npm start worker processes     --out=DIR  results (bench-results)`;
 
-interface RunSummary {
+function options(argv: string[]) {
+  const strings = ['only', 'workloads', 'inflight', 'customers', 'sellers', 'coupons', 'hot-customers', 'hot-amount'];
+  strings.push(
+    'plan-customers',
+    'soldout-rounds',
+    'plan-scrypt-log-n',
+    'ceiling-n',
+    'redis-db',
+    'database',
+    'workers',
+    'out',
+  );
+  const spec = Object.fromEntries(strings.map((name) => [name, { type: 'string' as 'string' | 'boolean' }]));
+  Object.assign(spec, { quick: { type: 'boolean' }, help: { type: 'boolean' } });
+  const values = parseArgs({ args: argv, strict: true, options: spec }).values as Record<string, string | boolean>;
+  if (values.help) {
+    console.error(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const int = (name: string, fallback: number, min = 1, max = 10_000_000) => {
+    const raw = values[name];
+    if (typeof raw !== 'string') return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+      throw new Error(`--${name} must be an integer in ${min}-${max}\n${USAGE}`);
+    return n;
+  };
+  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const raw = values[name];
+    if (typeof raw !== 'string') return [...all];
+    const wanted = raw.split(',').filter(Boolean);
+    for (const w of wanted) if (!all.includes(w as T)) throw new Error(`--${name}: unknown "${w}"\n${USAGE}`);
+    return wanted as T[];
+  };
+  const sizes: Sizes = {
+    sellers: int('sellers', 5),
+    couponsPerSeller: int('coupons', quick ? 2 : 10),
+    customers: int('customers', quick ? 100 : 200),
+    hotCustomers: int('hot-customers', quick ? 500 : 2000),
+    hotAmount: int('hot-amount', 100),
+    inflight: int('inflight', 200, 1, 5000),
+    planCustomers: int('plan-customers', quick ? 20 : 200),
+  };
+  const database = typeof values.database === 'string' ? values.database : undefined;
+  if (database !== undefined && !/^\w{1,64}$/.test(database)) throw new Error('--database must be a plain identifier');
+  return {
+    quick,
+    sizes,
+    only: list('only', PHASES),
+    workloads: list('workloads', WORKLOADS),
+    soldoutRounds: int('soldout-rounds', quick ? 2 : 5, 0),
+    planCost: int('plan-scrypt-log-n', 15, 10, 20),
+    ceilingN: int('ceiling-n', quick ? 20_000 : 200_000, 1000),
+    redisDb: int('redis-db', 14, 0, 15),
+    database,
+    workers: values.workers === undefined ? undefined : int('workers', 2, 1, 64),
+    out: typeof values.out === 'string' ? values.out : 'bench-results',
+  };
+}
+
+type Options = ReturnType<typeof options>;
+
+interface Run {
   target: string;
   workload: string;
-  requests: number;
-  durationMs: number;
-  throughput: number;
-  latencyMs: LatencyStats;
-  statusCounts: Record<string, number>;
-  grabs: {
-    requests: number;
-    perSec: number;
-    /** Share of the grabs answered 201. */
-    grantShare: number;
-    latencyMs: LatencyStats;
-    statusCounts: Record<string, number>;
-    reasons: Record<string, number>;
-  };
-  lists?: { requests: number; latencyMs: LatencyStats; statusCounts: Record<string, number> };
-  clientCpuPct: number;
-  cpu: CpuReport;
-  /**
-   * CPU microseconds per request of the process that runs the handlers (in process: this one;
-   * HTTP: the server's processes): a figure the machine's other load does not change much.
-   */
-  cpuUsPerRequest: number | undefined;
-  ratios: {
-    /** Requests per second / 5,000. */
-    vsTarget: number;
-    /** Grabs per second / the ceiling for this run's mix of grants and failures. */
-    grabsVsCeiling?: number;
-    /** Ceiling ops/s for the run's grant share (harmonic blend of the two measured paths). */
-    ceilingForMix?: number;
-  };
-  setupSeconds: number;
+  load: LoadResult;
+  cpu: CpuUse;
+  /** CPU of the process that runs the handlers, µs per request (in process: the bench itself). */
+  handlerUsPerRequest: number | undefined;
+  grabsPerSec: number;
+  /** Share of the grabs answered 201. */
+  grantShare: number;
+  /** Grabs per second / the ceiling for this run's share of grants (the best ceiling of the run). */
+  grabsVsCeiling?: number;
+  /** What limits the figure, from the CPU of each process. */
+  boundBy: string;
   drainMs: number;
-  invariants: { ok: boolean; failures: string[] };
+  failures: string[];
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-function blendedCeiling(c: Ceiling | undefined, grantShare: number): number | undefined {
-  if (!c) return undefined;
-  return 1 / (grantShare / c.grant.opsPerSec + (1 - grantShare) / c.soldOut.opsPerSec);
+/** The ceiling for a mix of grants and failures: the harmonic blend of the two paths. */
+function ceilingFor(c: Ceiling | undefined, grantShare: number): number | undefined {
+  return c && 1 / (grantShare / c.grant.opsPerSec + (1 - grantShare) / c.soldOut.opsPerSec);
 }
 
-/** The higher of the measurements, path by path: the conservative reference for the ratios. */
-function bestCeiling(measurements: Ceiling[]): Ceiling | undefined {
-  const [first, ...rest] = measurements;
-  if (!first) return undefined;
-  const best = { ...first };
-  for (const c of rest) {
-    if (c.grant.opsPerSec > best.grant.opsPerSec) best.grant = c.grant;
-    if (c.soldOut.opsPerSec > best.soldOut.opsPerSec) best.soldOut = c.soldOut;
-  }
-  return best;
+function boundBy(target: string, cpu: CpuUse, inflight: number): string {
+  const ours = cpu.client + (cpu.server ?? 0) + (cpu.redis ?? 0);
+  const others = Math.max(0, Math.round(cpu.machine * cpu.cores - ours));
+  const parts = `client ${cpu.client}%, server ${cpu.server ?? '-'}%, Redis ${cpu.redis ?? '-'}%, other processes ${others}% of a core`;
+  if (cpu.machine >= 90) return `the machine: ${cpu.cores} cores ${cpu.machine}% busy (${parts})`;
+  if (target === 'inprocess' && cpu.client >= 90) return `the bench process's one thread (${cpu.client}% of a core)`;
+  if (cpu.client >= 90) return `the load client (${cpu.client}% of a core)`;
+  if ((cpu.redis ?? 0) >= 90) return `Redis's one thread (${cpu.redis}% of a core)`;
+  if ((cpu.server ?? 0) >= 90 * cpu.cores) return `the server's processes (${cpu.server}%)`;
+  return `no CPU saturated (${parts}): waiting, with ${inflight} requests in flight`;
 }
 
-function ratiosFor(r: RunSummary, c: Ceiling | undefined): RunSummary['ratios'] {
-  const seconds = r.durationMs / 1000;
-  const mix = blendedCeiling(c, r.grabs.grantShare);
-  const grabsPerSec = r.grabs.requests / seconds;
-  return {
-    vsTarget: round(r.requests / seconds / TARGET_RPS, 3),
-    grabsVsCeiling: mix ? round(grabsPerSec / mix, 3) : undefined,
-    ceilingForMix: mix ? Math.round(mix) : undefined,
-  };
-}
-
-function summarise(
-  target: string,
-  workload: string,
-  run: LoadRun,
-  cpu: CpuReport,
-  checked: { failures: string[]; drainMs: number },
-  setupSeconds: number,
-  ceiling: Ceiling | undefined,
-  plots: RunPlot[],
-): RunSummary {
-  const rec = run.recorder;
-  const all = rec.select();
-  const grab = rec.select('grab');
-  const list = rec.select('list');
-  const seconds = run.durationMs / 1000;
-  const grabsPerSec = grab.latency.length / seconds;
-  const grantShare = grab.latency.length ? run.created / grab.latency.length : 0;
-  const title = `${target} / ${workload}`;
-  plots.push({
-    title,
-    histogram: latencyHistogram(all.latency),
-    p50: latencyStats(all.latency).p50,
-    p99: latencyStats(all.latency).p99,
-    bucketMs: BUCKET_MS,
-    series: throughputSeries(all.endAt, BUCKET_MS, run.durationMs),
-    grabSeries: throughputSeries(grab.endAt, BUCKET_MS, run.durationMs),
-  });
-  const s: RunSummary = {
-    target,
-    workload,
-    requests: all.latency.length,
-    durationMs: Math.round(run.durationMs),
-    throughput: Math.round(all.latency.length / seconds),
-    latencyMs: latencyStats(all.latency),
-    statusCounts: statusCounts(all.status),
-    grabs: {
-      requests: grab.latency.length,
-      perSec: Math.round(grabsPerSec),
+async function runTarget(o: Options, stack: Stack, target: 'inprocess' | Target) {
+  const runs: Run[] = [];
+  const server =
+    target === 'inprocess'
+      ? undefined
+      : await startServer(stack, target, {
+          // The plan's users verify at their own cost; the servers never rehash to a cheaper one.
+          SCRYPT_LOG_N: String(o.planCost),
+          ...(o.workers ? { SERVER_WORKERS: String(o.workers) } : {}),
+        });
+  if (server) progress(`${target}: ready on ${server.url} after ${server.startupSeconds} s`);
+  const measure = async (w: Workload) => {
+    const cpu = await watchCpu({ serverPid: server?.child.pid, redisPid: stack.redisPid });
+    const load = server ? await runHttp(server.url, w) : await runInProcess(w);
+    const use = await cpu();
+    const { failures, drainMs } = await verify(stack, w, !server);
+    if (!load.completed) failures.unshift(`${load.requests} of ${w.total} requests answered, ${load.errors} errors`);
+    const grabs = load.byKind.grab?.count ?? 0;
+    const grantShare = grabs ? (load.statuses['201'] ?? 0) / grabs : 0;
+    const handlerPct = server ? use.server : use.client;
+    const run: Run = {
+      target,
+      workload: w.name,
+      load,
+      cpu: use,
+      handlerUsPerRequest:
+        handlerPct === undefined ? undefined : Math.round(((handlerPct / 100) * use.wallSeconds * 1e6) / load.requests),
+      grabsPerSec: Math.round(grabs / load.seconds),
       grantShare: round(grantShare, 4),
-      latencyMs: latencyStats(grab.latency),
-      statusCounts: statusCounts(grab.status),
-      reasons: Object.fromEntries(rec.reasons),
-    },
-    clientCpuPct: cpu.clientPct,
-    cpu,
-    cpuUsPerRequest: (() => {
-      const pct = target === 'inprocess' ? cpu.clientPct : cpu.serverPct;
-      return pct === undefined || all.latency.length === 0
-        ? undefined
-        : round(((pct / 100) * cpu.wallSeconds * 1e6) / all.latency.length);
-    })(),
-    ratios: { vsTarget: 0 },
-    setupSeconds: round(setupSeconds),
-    drainMs: checked.drainMs,
-    invariants: { ok: checked.failures.length === 0, failures: checked.failures },
-  };
-  s.ratios = ratiosFor(s, ceiling);
-  if (list.latency.length > 0) {
-    s.lists = {
-      requests: list.latency.length,
-      latencyMs: latencyStats(list.latency),
-      statusCounts: statusCounts(list.status),
+      boundBy: boundBy(target, use, w.connections),
+      drainMs,
+      failures,
     };
-  }
-  const line =
-    `${title}: ${s.requests} requests in ${(seconds).toFixed(1)} s = ${s.throughput} req/s, ` +
-    `p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, client CPU ${cpu.clientPct}%` +
-    (s.cpuUsPerRequest !== undefined ? `, handler CPU ${s.cpuUsPerRequest} µs/request` : '') +
-    (s.ratios.grabsVsCeiling !== undefined ? `, grabs ${Math.round(100 * s.ratios.grabsVsCeiling)}% of ceiling` : '') +
-    (s.invariants.ok ? ', invariants ok' : `, INVARIANTS FAILED: ${s.invariants.failures.join('; ')}`);
-  progress(line);
-  return s;
-}
-
-interface Context {
-  o: BenchOptions;
-  stack: Stack;
-  setup: Transport;
-  /** The best ceiling measured so far (final ratios use every measurement). */
-  ceiling: Ceiling | undefined;
-  ceilings: Ceiling[];
-  cpuSources: CpuSources;
-  runs: RunSummary[];
-  plots: RunPlot[];
-}
-
-/**
- * Runs every workload against one target. Each load run and each check gets a transport of its
- * own (for HTTP: a new keep-alive agent), so no run reuses sockets the server may have closed while
- * they idled. `ownConsumer`: the target drains the queue itself.
- */
-async function runWorkloads(
-  ctx: Context,
-  target: string,
-  transport: () => Transport,
-  ownConsumer: boolean,
-): Promise<void> {
-  const { o, stack, setup } = ctx;
-  const drainQueue = async (expected: number) => {
-    if (ownConsumer) return drain(stack, expected, 90_000);
-    // In this process the consumer runs after the load, as another Lambda would: it does not
-    // compete with the grab handler for this one thread while the load is measured.
-    const consumer = startConsumer(stack);
-    try {
-      return await drain(stack, expected, 90_000);
-    } finally {
-      await consumer.stop();
-    }
+    progress(
+      `${target} / ${w.name}: ${load.requests} requests in ${load.seconds} s = ${load.rps} req/s, p50 ${load.latency.p50Ms} ms, ` +
+        `p99 ${load.latency.p99Ms} ms; CPU client ${use.client}%, server ${use.server ?? '-'}%, Redis ${use.redis ?? '-'}%; ` +
+        (failures.length ? `INVARIANTS FAILED: ${failures.join('; ')}` : 'invariants ok'),
+    );
+    runs.push(run);
   };
-  const measured = async (
-    workload: string,
-    ledger: Ledger,
-    setupSeconds: number,
-    go: (t: Transport, deadline: number) => Promise<LoadRun>,
-  ) => {
-    const load = transport();
-    const cpu = watchCpu(ctx.cpuSources);
-    let run: LoadRun;
-    try {
-      run = await go(load, Date.now() + o.runTimeoutMs);
-    } finally {
-      load.close();
+  try {
+    for (const name of o.workloads) {
+      await resetData(stack);
+      if (name === 'classic') await measure(await classic(o.sizes));
+      if (name === 'hot') {
+        const w = await hot(o.sizes);
+        await measure(w);
+        if (o.soldoutRounds > 0) await measure(await hot(o.sizes, o.soldoutRounds, w.ledger));
+      }
+      if (name === 'plan') {
+        // The plan measures logins: its users get the production password cost, in this process too
+        // (config() is memoized; setup elsewhere stays cheap).
+        const auth = config().auth;
+        const setupCost = auth.scryptLogN;
+        auth.scryptLogN = o.planCost;
+        try {
+          await measure(await originalPlan(o.sizes));
+        } finally {
+          auth.scryptLogN = setupCost;
+        }
+      }
     }
-    const usage = cpu.stop();
-    const check = transport();
-    try {
-      const checked = await verify(stack, check, ledger, run, drainQueue, 120_000);
-      ctx.runs.push(summarise(target, workload, run, usage, checked, setupSeconds, ctx.ceiling, ctx.plots));
-    } finally {
-      check.close();
-    }
-  };
-
-  await resetData(stack);
-  let t0 = performance.now();
-  const classic = await setupClassic(o, setup, Date.now() + 120_000);
-  await measured('classic', classic, (performance.now() - t0) / 1000, (t, d) => runClassic(o, t, classic, d));
-
-  await resetData(stack);
-  t0 = performance.now();
-  const hot = await setupHot(o, setup, Date.now() + 180_000);
-  await measured('hot', hot, (performance.now() - t0) / 1000, (t, d) => runHot(o, t, hot, d));
-  // In process, the sold-out run is the grab path's headline figure: repeated, the best one counts
-  // (the other load on a shared machine can only slow a run down).
-  const rounds = ownConsumer ? o.soldOutRounds : o.inProcessSoldOutRounds;
-  const repeats = ownConsumer ? 1 : o.repeats;
-  for (let i = 1; rounds > 0 && i <= repeats; i++) {
-    await measured(i === 1 ? 'soldout' : `soldout (${i})`, hot, 0, (t, d) => runSoldOut(o, t, hot, rounds, d));
+  } finally {
+    if (server) await stop(server.child);
   }
-  await measured('grant', hot, 0, (t, d) => runGrant(o, setup, t, hot, d));
+  return { runs, startupSeconds: server?.startupSeconds };
 }
 
-function git(args: string[]): string {
-  const r = spawnSync('git', args, { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 ? r.stdout.trim() : '';
+function report(summary: Record<string, unknown>, runs: Run[], goals: Goal[], ceilings: Ceiling[]): string {
+  const table = (head: string[], rows: (string | number | undefined)[][]) =>
+    [head, head.map(() => '---'), ...rows.map((r) => r.map((v) => (v === undefined ? '' : String(v))))]
+      .map((r) => `| ${r.join(' | ')} |`)
+      .join('\n');
+  const meta = summary.meta as Record<string, unknown>;
+  return [
+    `# Bench ${meta.date}${meta.quick ? ' (quick: small workloads, not figures to quote)' : ''}`,
+    `Node ${meta.node}, ${meta.cpus} cores (${meta.cpuModel}), load average at start ${meta.loadavgAtStart}. ` +
+      `Every ratio compares figures of this run. CPU in % of one core.`,
+    '## Goals',
+    table(
+      ['goal', 'this run', 'status'],
+      goals.map((g) => [g.name, g.value, g.met ? 'met' : `below the goal; bound by ${g.boundBy}`]),
+    ),
+    '## Ratios (figures of this run)',
+    table(
+      ['ratio', 'value'],
+      Object.entries(summary.ratios as Record<string, number>).map(([k, v]) => [k, `${v}x`]),
+    ),
+    '## Runs',
+    table(
+      [
+        'target',
+        'workload',
+        'requests',
+        's',
+        'req/s',
+        'p50 / p99 ms',
+        'by kind: mean / p99 ms',
+        'statuses',
+        'vs ceiling',
+        'CPU client / server / Redis',
+        'µs/req',
+        'bound by',
+        'invariants',
+      ],
+      runs.map((r) => [
+        r.target,
+        r.workload,
+        r.load.requests,
+        r.load.seconds,
+        r.load.rps,
+        `${r.load.latency.p50Ms} / ${r.load.latency.p99Ms}`,
+        Object.entries(r.load.byKind)
+          .map(([k, v]) => `${k} ${v?.meanMs} / ${v?.p99Ms}`)
+          .join(', '),
+        Object.entries(r.load.statuses)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', '),
+        r.grabsVsCeiling === undefined ? undefined : `${round(100 * r.grabsVsCeiling, 1)}%`,
+        `${r.cpu.client} / ${r.cpu.server ?? '-'} / ${r.cpu.redis ?? '-'}`,
+        r.handlerUsPerRequest,
+        r.boundBy,
+        r.failures.length ? `${r.failures.length} failed: ${r.failures.slice(0, 3).join('; ')}` : 'ok',
+      ]),
+    ),
+    '## Ceiling (redis-benchmark, grab script, 50 connections)',
+    table(
+      ['measurement', 'path', 'calls/s', 'p50 / p99 ms', 'Redis CPU', 'Redis µs per call'],
+      ceilings.flatMap((c, i) =>
+        (['grant', 'soldOut'] as const).map((p) => [
+          i + 1,
+          p,
+          c[p].opsPerSec,
+          `${c[p].p50Ms} / ${c[p].p99Ms}`,
+          `${c[p].redisCpuPct}%`,
+          c[p].redisUsPerCall,
+        ]),
+      ),
+    ),
+    '',
+  ].join('\n\n');
+}
+
+interface Goal {
+  name: string;
+  value: string;
+  met: boolean;
+  boundBy: string;
+}
+
+function goalsOf(runs: Run[]): Goal[] {
+  const goals: Goal[] = [];
+  const soldout = runs.find((r) => r.target === 'inprocess' && r.workload === 'soldout');
+  if (soldout?.grabsVsCeiling !== undefined) {
+    goals.push({
+      name: 'in-process failed grabs >= 50% of the ceiling (sold out)',
+      value: `${round(100 * soldout.grabsVsCeiling, 1)}% (${Math.round((soldout.load.byKind.grab?.count ?? 0) / soldout.load.seconds)} grabs/s)`,
+      met: soldout.grabsVsCeiling >= 0.5,
+      boundBy: soldout.boundBy,
+    });
+  }
+  for (const r of runs.filter((x) => x.workload === 'classic')) {
+    goals.push({
+      name: `${r.target}: classic workload >= 5,000 req/s`,
+      value: `${r.load.rps} req/s, p99 ${r.load.latency.p99Ms} ms`,
+      met: r.load.rps >= 5000,
+      boundBy: r.boundBy,
+    });
+  }
+  return goals;
 }
 
 async function main(): Promise<number> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = options(process.argv.slice(2));
   const root = process.cwd();
-  if (!existsSync(join(root, 'serverless.yml'))) throw new Error('run the bench from the project root (npm run bench)');
   const outDir = resolve(root, o.out);
   const logDir = join(outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const startedAt = Date.now();
-  const failures: string[] = [];
-  progress(`phases: ${[...o.only].join(', ')}${o.quick ? ' (quick)' : ''}; logs in ${logDir}`);
-
+  progress(
+    `phases ${o.only.join(', ')}; workloads ${o.workloads.join(', ')}${o.quick ? ' (quick)' : ''}; logs in ${logDir}`,
+  );
   const stack = await startStack(o, root, logDir);
-  // The in-process handlers rebuild a cold cache here, as `npm start` does.
   useRestorer(rebuildHere);
-  const setup = inProcessTransport();
-  const redisInfo = await stack.admin.info('server');
-  const [mysqlRows] = await mysql().query<RowDataPacket[]>('SELECT VERSION() AS v, @@pid_file AS pidFile');
-  const cpuSources: CpuSources = {
-    emulatorPid: stack.emulator.pid,
-    redisPid: Number(/process_id:(\d+)/.exec(redisInfo)?.[1]) || undefined,
-    mysqlPid: pidFromFile(mysqlRows[0]?.pidFile as string | undefined),
-  };
-  const ctx: Context = { o, stack, setup, ceiling: undefined, ceilings: [], cpuSources, runs: [], plots: [] };
-  let roundTrips: Record<string, OutcomeCost> | undefined;
-  const persist: PersistResult[] = [];
-  let bundle: BundleResult | undefined;
-  const startup: Record<string, number> = {};
-
+  const ceilings: Ceiling[] = [];
+  // The higher figure of each path over the run: the conservative reference for the ratios.
+  const best = (): Ceiling | undefined =>
+    ceilings.reduce<Ceiling | undefined>(
+      (b, c) =>
+        b && {
+          command: c.command,
+          grant: c.grant.opsPerSec > b.grant.opsPerSec ? c.grant : b.grant,
+          soldOut: c.soldOut.opsPerSec > b.soldOut.opsPerSec ? c.soldOut : b.soldOut,
+        },
+      ceilings[0],
+    );
+  const runs: Run[] = [];
+  const failures: string[] = [];
+  const startup: Record<string, number | undefined> = {};
   const phase = async (name: string, fn: () => Promise<void>) => {
     const t0 = performance.now();
     progress(`--- ${name}`);
-    try {
-      await fn();
-    } catch (e: unknown) {
-      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      progress(`${name} failed: ${message}`);
-      failures.push(`${name}: ${(e instanceof Error ? e.message : String(e)).slice(0, 2000)}`);
-    }
+    await fn().catch((e: unknown) => {
+      progress(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+    });
     progress(`--- ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   };
-
   try {
-    const ceiling = async () => {
-      ctx.ceilings.push(await measureCeiling(stack, o.ceilingRequests));
-      ctx.ceiling = bestCeiling(ctx.ceilings);
-    };
-    if (o.only.has('ceiling')) await phase('ceiling', ceiling);
-    if (o.only.has('inprocess')) await phase('inprocess', () => runWorkloads(ctx, 'inprocess', () => setup, false));
-    if (o.only.has('roundtrips')) {
-      await phase('roundtrips', async () => {
-        roundTrips = await measureRoundTrips(stack, setup, 100);
-        for (const [k, v] of Object.entries(roundTrips)) {
-          progress(
-            `round trips ${k}: ${v.roundTrips} round trips, ${v.clientCommands} commands sent, ` +
-              `${v.serverCommands} run by Redis, ${v.durationMs.p50} ms p50`,
-          );
-        }
-      });
-    }
-    if (o.only.has('persist')) {
-      await phase('persist', async () => {
-        for (const order of ['grouped', 'interleaved'] as const) {
-          const p = await measurePersist(stack, o.persistMessages, o.persistLoops, cpuSources, order);
-          progress(
-            `persist (${order}): ${p.persistPerSec} purchases/s (${p.messages} in ${p.drainSeconds} s), ` +
-              `consumer alone ${p.consumerOnlyPerSec}/s`,
-          );
-          failures.push(...p.failures);
-          persist.push(p);
-        }
-      });
-    }
-    for (const target of ['start', 'offline'] as ServerTarget[]) {
-      if (!o.only.has(target)) continue;
+    if (o.only.includes('ceiling'))
+      await phase('ceiling', async () => void ceilings.push(await measureCeiling(stack, o.ceilingN)));
+    for (const target of ['inprocess', 'start', 'offline'] as const) {
+      if (!o.only.includes(target)) continue;
       await phase(target, async () => {
-        const extra: Record<string, string> = o.workers ? { SERVER_WORKERS: String(o.workers) } : {};
-        const server = await startServer(target, stack, logDir, extra);
-        startup[target] = server.startupSeconds;
-        try {
-          await runWorkloads(
-            { ...ctx, cpuSources: { ...cpuSources, serverRoot: server.child.pid } },
-            target,
-            () => httpTransport(target, server.baseUrl, o.inflight),
-            true,
-          );
-        } finally {
-          await server.stop();
-        }
+        const r = await runTarget(o, stack, target);
+        runs.push(...r.runs);
+        startup[target] = r.startupSeconds;
       });
     }
-    if (o.only.has('package')) {
-      await phase('package', async () => {
-        bundle = await measureBundle(root);
-      });
+    // Once more at the end: the machine's other load changes over a run.
+    if (o.only.includes('ceiling') && !o.quick && runs.length > 0) {
+      await phase('ceiling (again)', async () => void ceilings.push(await measureCeiling(stack, o.ceilingN)));
     }
-    // Once more at the end: the machine's other load changes over the run; the ratios use the best.
-    if (o.only.has('ceiling') && !o.quick && ctx.runs.length > 0) await phase('ceiling (again)', ceiling);
   } finally {
-    // Leave the bench's Redis database and queue empty (MySQL keeps the last run for inspection).
     await stack.admin.flushdb().catch(() => {});
+    stack.admin.disconnect();
+    stack.sqs.destroy();
     await closeServices().catch(() => {});
-    await closeStack(stack).catch(() => {});
-    await stopAll();
+    killChildren();
   }
 
-  // ------------------------------------------------------------ summary
-  for (const r of ctx.runs) r.ratios = ratiosFor(r, ctx.ceiling);
-  for (const r of ctx.runs) for (const f of r.invariants.failures) failures.push(`${r.target}/${r.workload}: ${f}`);
-  const find = (target: string, workload: string) =>
-    ctx.runs.find((r) => r.target === target && r.workload === workload);
-  const sls = serverlessSettings(root);
-  const cost: CostLine[] = [];
-  if (roundTrips?.granted && roundTrips['sold-out']) {
-    const inputs = {
-      memoryMb: sls.memoryMb,
-      consumerBatchSize: sls.batchSize,
-      grantMs: roundTrips.granted.durationMs.p50,
-      failedMs: roundTrips['sold-out'].durationMs.p50,
-      consumerBatchMs: persist.length ? Math.max(...persist.map((p) => p.batchMs.mean)) : 50,
-    };
-    const classic = find('inprocess', 'classic');
-    const classicShare = classic?.grabs.requests
-      ? (classic.grabs.statusCounts['201'] ?? 0) / classic.grabs.requests
-      : 0.1;
-    cost.push(
-      costPerMillion(`classic mix (${round(100 * classicShare)}% granted), measured durations`, classicShare, inputs),
-    );
-    cost.push(costPerMillion('hot coupon mix (5% granted), measured durations', 0.05, inputs));
-    cost.push(costPerMillion('every grab granted, measured durations', 1, inputs));
-    // On AWS the Redis and SQS round trips cross the network (ElastiCache ~0.3-0.5 ms, SQS ~5-10 ms).
-    cost.push(
-      costPerMillion('classic mix, assumed AWS durations (failed 3 ms, granted 15 ms)', classicShare, {
-        ...inputs,
-        grantMs: 15,
-        failedMs: 3,
-      }),
-    );
+  // Ratios of this run only: each target against the in-process handlers, per workload.
+  const ratios: Record<string, number> = {};
+  for (const r of runs.filter((x) => x.target !== 'inprocess')) {
+    const base = runs.find((x) => x.target === 'inprocess' && x.workload === r.workload);
+    if (base) ratios[`${r.target} / in process, ${r.workload} req/s`] = round(r.load.rps / base.load.rps, 2);
   }
-
-  const targets: { name: string; target: string; value: number | string | undefined; met: boolean | undefined }[] = [];
-  const soldout = ctx.runs
-    .filter((r) => r.target === 'inprocess' && r.workload.startsWith('soldout'))
-    .sort((a, b) => (b.ratios.grabsVsCeiling ?? 0) - (a.ratios.grabsVsCeiling ?? 0))[0];
-  const hot = find('inprocess', 'hot');
-  targets.push({
-    name: `in-process grab throughput vs ceiling (sustained sold-out grabs, best of ${o.repeats})`,
-    target: '>= 50%',
-    value: soldout?.ratios.grabsVsCeiling,
-    met: soldout?.ratios.grabsVsCeiling === undefined ? undefined : soldout.ratios.grabsVsCeiling >= 0.5,
-  });
-  targets.push({
-    name: 'in-process grab throughput vs ceiling (hot coupon)',
-    target: '>= 50%',
-    value: hot?.ratios.grabsVsCeiling,
-    met: hot?.ratios.grabsVsCeiling === undefined ? undefined : hot.ratios.grabsVsCeiling >= 0.5,
-  });
-  for (const t of ['inprocess', 'start', 'offline']) {
-    const c = find(t, 'classic');
-    if (c) {
-      targets.push({
-        name: `${t} classic workload throughput`,
-        target: `>= ${TARGET_RPS} req/s`,
-        value: c.throughput,
-        met: c.throughput >= TARGET_RPS,
-      });
-    }
+  for (const r of runs) {
+    const ceiling = ceilingFor(best(), r.grantShare);
+    r.grabsVsCeiling = ceiling && r.grabsPerSec ? round(r.grabsPerSec / ceiling) : undefined;
   }
-  for (const p of persist) {
-    targets.push({
-      name: `consumer persist rate (${p.order} queue, poller + consumer)`,
-      target: '>= 5000 purchases/s',
-      value: p.persistPerSec,
-      met: p.persistPerSec >= 5000,
-    });
-  }
-  if (bundle) {
-    targets.push({
-      name: 'grab bundle size (minified)',
-      target: '< 300 KB',
-      value: `${round(bundle.jsBytes / 1024)} KB`,
-      met: bundle.jsBytes < 300 * 1024,
-    });
-    targets.push({
-      name: 'grab bundle init (median of 5, --enable-source-maps as deployed)',
-      target: '< 200 ms',
-      value: bundle.initMsWithSourceMaps.median,
-      met: bundle.initMsWithSourceMaps.median < 200,
-    });
-  }
-  if (roundTrips?.['sold-out']) {
-    targets.push({
-      name: 'Redis round trips of a failed (sold-out) grab',
-      target: '<= 2',
-      value: roundTrips['sold-out'].roundTrips,
-      met: roundTrips['sold-out'].roundTrips <= 2,
-    });
-  }
-
-  const dirty = git(['status', '--porcelain', '--', 'lib', 'functions', 'lua']);
+  for (const r of runs) for (const f of r.failures) failures.push(`${r.target}/${r.workload}: ${f}`);
   const summary = {
     ok: failures.length === 0,
     failures,
@@ -482,131 +395,43 @@ async function main(): Promise<number> {
       date: new Date(startedAt).toISOString(),
       durationSeconds: Math.round((Date.now() - startedAt) / 1000),
       quick: o.quick,
-      phases: [...o.only],
-      inflight: o.inflight,
+      phases: o.only,
+      workloads: o.workloads,
+      sizes: o.sizes,
+      planScryptLogN: o.planCost,
       node: process.version,
       cpus: availableParallelism(),
       cpuModel: cpus()[0]?.model,
       loadavgAtStart: loadavg().map((l) => round(l, 2)),
-      redis: /redis_version:(\S+)/.exec(redisInfo)?.[1],
-      mysql: mysqlRows[0]?.v,
-      commit: git(['rev-parse', '--short', 'HEAD']),
-      uncommittedChangesIn: dirty ? dirty.split('\n').map((l) => l.slice(3)) : [],
-      workloads: {
-        classic: { sellers: o.sellers, couponsPerSeller: o.couponsPerSeller, amount: o.amount, customers: o.customers },
-        hot: {
-          customers: o.hotCustomers,
-          amount: o.hotAmount,
-          soldOutRounds: o.soldOutRounds,
-          inProcessSoldOutRounds: o.inProcessSoldOutRounds,
-        },
-      },
+      stores: { redis: stack.redisUrl, mysqlDatabase: stack.database },
       serverStartupSeconds: startup,
-      scryptLogNForSetup: 10,
     },
-    ceiling: ctx.ceiling
-      ? {
-          command: ctx.ceiling.command,
-          grantOpsPerSec: ctx.ceiling.grant.opsPerSec,
-          soldOutOpsPerSec: ctx.ceiling.soldOut.opsPerSec,
-          measurements: ctx.ceilings.map(({ grant, soldOut }) => ({ grant, soldOut })),
-        }
-      : undefined,
-    runs: ctx.runs,
-    consumer: persist.length ? persist : undefined,
-    bundle,
-    roundTrips,
-    cost: cost.length ? { prices: PRICES, memoryMb: sls.memoryMb, perMillionGrabs: cost } : undefined,
-    targets,
+    ceiling: best(),
+    ceilings,
+    ratios,
+    goals: goalsOf(runs),
+    runs,
   };
-
   const json = JSON.stringify(summary, null, 2);
   writeFileSync(join(outDir, 'summary.json'), `${json}\n`);
-  const overview: string[] = [];
-  if (ctx.runs.length) {
-    const refs: Bar[] = [{ label: 'target', value: TARGET_RPS }];
-    if (ctx.ceiling) refs.push({ label: 'ceiling (sold out)', value: ctx.ceiling.soldOut.opsPerSec });
-    overview.push(
-      barsSvg(
-        'requests per second by target and workload',
-        ctx.runs.map((r) => ({ label: `${r.target} / ${r.workload}`, value: r.throughput })),
-        refs,
-      ),
-    );
-    overview.push(
-      barsSvg(
-        'p99 latency (ms) by target and workload',
-        ctx.runs.map((r) => ({ label: `${r.target} / ${r.workload}`, value: r.latencyMs.p99 })),
-        [],
-      ),
-    );
-  }
-  const sections = [
-    {
-      title: 'Targets',
-      rows: targets.map((t) => ({ ...t, met: t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED' })),
-    },
-    {
-      title: 'Runs',
-      rows: ctx.runs.map((r) => ({
-        target: r.target,
-        workload: r.workload,
-        requests: r.requests,
-        s: round(r.durationMs / 1000, 2),
-        'req/s': r.throughput,
-        'grabs/s': r.grabs.perSec,
-        'p50 ms': r.latencyMs.p50,
-        'p90 ms': r.latencyMs.p90,
-        'p99 ms': r.latencyMs.p99,
-        'max ms': r.latencyMs.max,
-        statuses: r.statusCounts,
-        'vs ceiling': r.ratios.grabsVsCeiling,
-        'vs 5000': r.ratios.vsTarget,
-        'handler CPU µs/req': r.cpuUsPerRequest,
-        cpu: r.cpu,
-        invariants: r.invariants.ok ? 'ok' : r.invariants.failures.join('; '),
-      })),
-    },
-    {
-      title: 'Ceiling (redis-benchmark, grab script)',
-      rows: ctx.ceilings.flatMap((c, i) => [
-        { measurement: i + 1, path: 'grant', ...c.grant },
-        { measurement: i + 1, path: 'sold out', ...c.soldOut },
-      ]),
-    },
-    {
-      title: 'Redis cost per grab outcome (sequential, in-process)',
-      rows: Object.entries(roundTrips ?? {}).map(([k, v]) => ({ outcome: k, ...v })),
-    },
-    { title: 'Consumer', rows: persist.map((p) => ({ ...p })) },
-    { title: 'Grab bundle', rows: bundle ? [{ ...bundle }] : [] },
-    { title: 'AWS cost per million grabs (USD)', rows: cost.map((c) => ({ scenario: c.scenario, ...c.usd })) },
-  ];
-  writeFileSync(join(outDir, 'report.html'), renderReport(summary, sections, overview, ctx.plots, TARGET_RPS));
+  writeFileSync(join(outDir, 'report.md'), report(summary, runs, summary.goals, ceilings));
   process.stdout.write(`${json}\n`);
-  progress(`wrote ${join(outDir, 'summary.json')} and report.html in ${summary.meta.durationSeconds} s`);
+  progress(`wrote ${join(outDir, 'summary.json')} and report.md in ${summary.meta.durationSeconds} s`);
   if (failures.length) progress(`FAILED: ${failures.length} problem(s):\n  ${failures.join('\n  ')}`);
   return failures.length === 0 ? 0 : 1;
 }
 
-process.on('exit', killAllSync);
-// A last bound on the whole run, whatever hangs: stop everything and fail.
-const WATCHDOG_MS = 20 * 60_000;
-setTimeout(() => {
-  progress(`the bench ran for over ${WATCHDOG_MS / 60_000} minutes: stopping`);
-  void stopAll().finally(() => process.exit(1));
-}, WATCHDOG_MS).unref();
+process.on('exit', killChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    progress(`${signal}: stopping the children`);
-    void stopAll().finally(() => process.exit(130));
+    progress(`${signal}: stopping`);
+    process.exit(130);
   });
 }
-
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(e);
-    void stopAll().finally(() => process.exit(1));
+    process.exit(1);
   },
 );

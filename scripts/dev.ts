@@ -53,6 +53,11 @@ async function main() {
       // One module instance per handler, shared by concurrent requests, as a warm Lambda container
       // reuses its clients; worker threads would cold-start a copy per concurrent request.
       '--useInProcess',
+      // serverless.yml takes a deployed stage's secrets from SSM through CloudFormation, which
+      // serverless-offline does not run: hand it the ones the configuration checked instead.
+      ...(['local', 'test'].includes(stage)
+        ? []
+        : [`--param=jwtSecret=${queue.env.JWT_SECRET ?? ''}`, `--param=mysqlPassword=${cfg.mysql.password}`]),
       ...process.argv.slice(2),
     ],
     // The hot handlers reach restoreCache through serverless-offline's Lambda endpoint.

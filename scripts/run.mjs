@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // Runs a TypeScript script of this project: bundles it with esbuild (the same loaders the Lambda
 // bundles use, so `.lua` imports work), then executes it with the remaining arguments.
+// Settings come from the environment and, for what it leaves unset, from the project's `.env`
+// (see `.env.example`). Test runs (STAGE=test) ignore `.env`, so they never pick up local settings.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+
+const envFile = join(dirname(fileURLToPath(import.meta.url)), '..', '.env');
+if (process.env.STAGE !== 'test' && existsSync(envFile)) process.loadEnvFile(envFile);
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {

@@ -26,8 +26,27 @@ async function primary() {
   let stopping = false;
   const fork = () => cluster.fork(queue.env);
   for (let i = 0; i < cfg.local.serverWorkers; i++) fork();
+  const listening = new Set<number>();
+  cluster.on('listening', (worker, address) => {
+    // One line, from the first worker: where the API really listens.
+    if (listening.size === 0) log(`API listening on ${describeAddress(address)}`);
+    listening.add(worker.id);
+  });
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
+    if (code === PORT_IN_USE) {
+      console.error(
+        `[seckill] port ${cfg.local.httpPort} is in use (another npm start?): stop that process, or set HTTP_PORT.`,
+      );
+      void shutdown(1);
+      return;
+    }
+    if (!listening.has(worker.id)) {
+      // A worker that dies before it serves would die again: stop rather than re-fork forever.
+      console.error(`[seckill] a server worker exited (${code}) before it listened; stopping.`);
+      void shutdown(1);
+      return;
+    }
     log(`worker ${worker.process.pid} exited (${code}); starting another`);
     fork();
   });
@@ -50,7 +69,7 @@ async function primary() {
     Math.min(30_000, cfg.outbox.resendAfterMs),
   );
 
-  const shutdown = async () => {
+  async function shutdown(code = 0) {
     if (stopping) return;
     stopping = true;
     clearInterval(sweeper);
@@ -58,20 +77,33 @@ async function primary() {
     await poller.stop();
     await closeServices();
     await queue.stop();
-    process.exit(0);
-  };
+    process.exit(code);
+  }
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  log(
-    `${cfg.local.serverWorkers} workers; consumer polling ${cfg.sqs.queueUrl}; API on http://localhost:${cfg.local.httpPort}`,
-  );
+  log(`${cfg.local.serverWorkers} workers; consumer polling ${cfg.sqs.queueUrl}`);
+}
+
+/** Exit code of a worker whose port is taken: the primary stops instead of re-forking. */
+const PORT_IN_USE = 98;
+
+function describeAddress(a: { address: string | null; port: number; addressType: number | string }): string {
+  const any = a.address === null || a.address === '' || a.address === '::' || a.address === '0.0.0.0';
+  const host = any ? '*' : a.addressType === 6 || a.addressType === 'udp6' ? `[${a.address}]` : a.address;
+  return `http://${host}:${a.port}${any ? ' (all interfaces)' : ''}`;
 }
 
 function worker() {
   // MySQL is at hand in this process: rebuild a cold cache here rather than through Lambda.
   useRestorer(rebuildHere);
-  const server = createApiServer();
-  server.listen(config().local.httpPort);
+  const { local } = config();
+  const server = createApiServer(local);
+  server.once('error', (e: unknown) => {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+    if (code === 'EADDRINUSE') process.exit(PORT_IN_USE);
+    throw e;
+  });
+  server.listen(local.httpPort);
   process.once('SIGTERM', () => {
     server.close(() => void closeServices().finally(() => process.exit(0)));
     server.closeIdleConnections();

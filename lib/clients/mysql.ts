@@ -1,12 +1,22 @@
-/** One MySQL pool per container, created on first use; closable for tests and scripts. */
-import { createPool, type Pool } from 'mysql2/promise';
+/**
+ * One MySQL pool per container, created on first use; closable for tests and scripts.
+ * Built for RDS Proxy: the stores use plain `query` (values escaped by the client), never `execute`,
+ * whose server-side prepared statements pin a proxy connection to the client; a Lambda container
+ * holds 2 connections by default (MYSQL_CONNECTION_LIMIT); MYSQL_TLS turns on TLS.
+ */
+import { createPool, type Pool, type SslOptions } from 'mysql2/promise';
 import { config } from '../config';
 
 let pool: Pool | undefined;
 
+/** TLS options of MYSQL_TLS: certificates checked against Node's CA store (Amazon's roots for RDS Proxy). */
+export function mysqlTls(tls: boolean): SslOptions | undefined {
+  return tls ? { rejectUnauthorized: true, minVersion: 'TLSv1.2' } : undefined;
+}
+
 export function mysql(): Pool {
   if (!pool) {
-    const { host, port, user, password, database, connectionLimit } = config().mysql;
+    const { host, port, user, password, database, connectionLimit, tls } = config().mysql;
     pool = createPool({
       host,
       port,
@@ -18,6 +28,7 @@ export function mysql(): Pool {
       timezone: 'Z',
       connectTimeout: 3000,
       enableKeepAlive: true,
+      ssl: mysqlTls(tls),
     });
   }
   return pool;

@@ -1,12 +1,55 @@
 /**
  * The schema, as ordered migrations. `migrate()` applies the ones not yet recorded in
  * `schema_migrations`; running it again changes nothing. Names and usernames use a binary collation
- * so MySQL compares them exactly as Redis keys do (`C1` and `c1` are different coupons).
+ * so MySQL compares them exactly as Redis keys do (`C1` and `c1` are different coupons); usernames
+ * are also unique regardless of case, through a unique key on their lower-case form (migration 3).
  */
 import { type Connection, createConnection } from 'mysql2/promise';
+import { mysqlTls } from '../clients/mysql';
 import type { Config } from '../config';
+import { isValidCouponName } from '../validation';
 
-export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
+type Log = (line: string) => void;
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string[];
+  /** A step SQL cannot express (Unicode normalization), run after `sql`. */
+  run?: (db: Connection, log: Log) => Promise<void>;
+}
+
+/**
+ * Coupon names that break the rules of api.md (not NFC, format characters, dots alone) are renamed:
+ * format characters removed and NFC applied; when that leaves nothing addressable, `coupon-<id>`;
+ * when the seller already has that name, the name cut to fit plus `-<id>`. Recorded in
+ * `coupon_renames`. Purchases refer to coupons by id, so only the coupon row changes.
+ */
+async function renameCouponNames(db: Connection, log: Log): Promise<void> {
+  const [rows] = await db.query('SELECT id, seller, name FROM coupons ORDER BY id');
+  const coupons = rows as { id: number; seller: string; name: string }[];
+  const taken = new Set(coupons.map((c) => `${c.seller}/${c.name}`));
+  let renamed = 0;
+  for (const c of coupons) {
+    if (isValidCouponName(c.name as unknown)) continue;
+    const id = String(c.id);
+    const cleaned = [...c.name.replace(/\p{Cf}/gu, '').normalize('NFC')].slice(0, 60).join('');
+    let name = isValidCouponName(cleaned) ? cleaned : `coupon-${id}`;
+    if (taken.has(`${c.seller}/${name}`)) name = `${[...name].slice(0, 59 - id.length).join('')}-${id}`;
+    taken.add(`${c.seller}/${name}`);
+    await db.query('INSERT IGNORE INTO coupon_renames (coupon_id, old_name, new_name) VALUES (?, ?, ?)', [
+      c.id,
+      c.name,
+      name,
+    ]);
+    await db.query('UPDATE coupons SET name = ? WHERE id = ? AND name = ?', [name, c.id, c.name]);
+    renamed++;
+  }
+  // Redis still holds the old names until it is rebuilt from MySQL.
+  if (renamed > 0) log(`renamed ${renamed} coupons (see coupon_renames): flush Redis so the cache is rebuilt`);
+}
+
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'users, coupons, purchases, revoked tokens',
@@ -60,11 +103,65 @@ export const MIGRATIONS: { version: number; name: string; sql: string[] }[] = [
       'DEALLOCATE PREPARE alter_name',
     ],
   },
+  {
+    version: 3,
+    // api.md: usernames are unique regardless of case, and a name of dots alone cannot be addressed.
+    // Existing users that would break either rule are renamed (docs/ARCHITECTURE.md, "Names"): the
+    // oldest of a case-insensitive group keeps its name; each later one, and each dot-only name,
+    // becomes `<name cut to fit>-<id>` (`user-<id>` for dots), across users, coupons and
+    // purchases, and is recorded in `username_renames`.
+    name: 'usernames unique regardless of case; no usernames of dots alone',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS username_renames (
+        user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        old_username VARCHAR(32) NOT NULL,
+        new_username VARCHAR(32) NOT NULL,
+        renamed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `INSERT IGNORE INTO username_renames (user_id, old_username, new_username)
+        SELECT u.id, u.username,
+          IF(u.username REGEXP '^[.]+$', CONCAT('user-', u.id),
+             CONCAT(LEFT(u.username, 31 - CHAR_LENGTH(u.id)), '-', u.id))
+        FROM users u
+        WHERE u.username REGEXP '^[.]+$'
+           OR EXISTS (SELECT 1 FROM users o WHERE LOWER(o.username) = LOWER(u.username) AND o.id < u.id)`,
+      `UPDATE coupons c JOIN username_renames r ON c.seller = r.old_username
+        JOIN users u ON u.id = r.user_id AND u.username = r.old_username
+        SET c.seller = r.new_username`,
+      `UPDATE purchases p JOIN username_renames r ON p.username = r.old_username
+        JOIN users u ON u.id = r.user_id AND u.username = r.old_username
+        SET p.username = r.new_username`,
+      `UPDATE users u JOIN username_renames r ON u.id = r.user_id AND u.username = r.old_username
+        SET u.username = r.new_username`,
+      `ALTER TABLE users
+        ADD COLUMN username_folded VARCHAR(32) AS (LOWER(username)) STORED,
+        ADD UNIQUE KEY uq_users_username_folded (username_folded)`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'coupon names in NFC, without format characters, not of dots alone',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS coupon_renames (
+        coupon_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        old_name VARCHAR(60) NOT NULL,
+        new_name VARCHAR(60) NOT NULL,
+        renamed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+    run: renameCouponNames,
+  },
 ];
 
-export async function migrate(cfg: Config['mysql'], log: (line: string) => void = () => {}): Promise<number[]> {
+/** Applies the pending migrations, up to `upTo` (every one by default); returns those applied. */
+export async function migrate(
+  cfg: Config['mysql'],
+  log: Log = () => {},
+  upTo = Number.POSITIVE_INFINITY,
+): Promise<number[]> {
   const { host, port, user, password, database } = cfg;
-  const server = await createConnection({ host, port, user, password, connectTimeout: 3000 });
+  const ssl = mysqlTls(cfg.tls);
+  const server = await createConnection({ host, port, user, password, ssl, connectTimeout: 3000 });
   try {
     await server.query(
       `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
@@ -72,15 +169,15 @@ export async function migrate(cfg: Config['mysql'], log: (line: string) => void 
   } finally {
     await server.end();
   }
-  const db = await createConnection({ host, port, user, password, database, connectTimeout: 3000 });
+  const db = await createConnection({ host, port, user, password, database, ssl, connectTimeout: 3000 });
   try {
-    return await applyPending(db, log);
+    return await applyPending(db, log, upTo);
   } finally {
     await db.end();
   }
 }
 
-async function applyPending(db: Connection, log: (line: string) => void): Promise<number[]> {
+async function applyPending(db: Connection, log: Log, upTo: number): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT NOT NULL PRIMARY KEY,
     name VARCHAR(255) NOT NULL,
@@ -93,10 +190,17 @@ async function applyPending(db: Connection, log: (line: string) => void): Promis
     const done = new Set((rows as { version: number }[]).map((r) => r.version));
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       for (const statement of m.sql) await db.query(statement);
+      await m.run?.(db, log);
       await db.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
       log(`applied migration ${m.version}: ${m.name}`);
+      if (m.version === 3) {
+        const [renamed] = await db.query('SELECT COUNT(*) AS n FROM username_renames');
+        const n = Number((renamed as { n: number }[])[0]?.n ?? 0);
+        // Redis still holds the old spellings until it is rebuilt from MySQL.
+        if (n > 0) log(`renamed ${n} users (see username_renames): flush Redis so the cache is rebuilt`);
+      }
       applied.push(m.version);
     }
     return applied;

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { config, HANDLER_MARGIN_MS } from '../config';
 import { DeadlineExceeded, describe, failedDependency, HttpError, ServerBusy } from '../errors';
 import { logger } from '../logger';
+import { secrets } from '../secrets';
 import { type HttpResult, json } from './response';
 
 type Event = APIGatewayProxyEventV2;
@@ -60,13 +61,17 @@ export function deadlineOf(context: Context): number {
 export function httpHandler(fn: (event: Event, context: Context) => Promise<HttpResult>) {
   // Should a handler still be running just before the platform's limit, it answers 503 "busy"
   // itself rather than let the platform answer with its own error (its budget makes that rare).
-  return middy<Event, HttpResult>({
-    timeoutEarlyInMillis: HANDLER_MARGIN_MS / 2,
-    timeoutEarlyResponse: () => {
-      throw new DeadlineExceeded();
-    },
-  })
-    .use(httpErrors())
-    .use(requestLogging())
-    .handler(fn);
+  return (
+    middy<Event, HttpResult>({
+      timeoutEarlyInMillis: HANDLER_MARGIN_MS / 2,
+      timeoutEarlyResponse: () => {
+        throw new DeadlineExceeded();
+      },
+    })
+      .use(httpErrors())
+      .use(requestLogging())
+      // After httpErrors, which answers 503 when the secrets cannot be read.
+      .use(secrets<Event, HttpResult>())
+      .handler(fn)
+  );
 }

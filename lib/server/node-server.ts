@@ -3,22 +3,37 @@
  * Gateway HTTP API (payload 2.0) event the handlers receive on AWS. Used by `npm start`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errorResponse } from '../http/handler';
 import { type HttpResult, json } from '../http/response';
 import { MAX_BODY_BYTES } from '../validation';
 import { httpApiEvent, lambdaContext } from './invocation';
 import { type Match, matchRoute } from './routes';
 
-function toEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, match: Match | undefined) {
+/** Path and query of a request target; undefined for anything but origin-form (`/path?query`). */
+export function splitTarget(target: string): { path: string; query: string } | undefined {
+  // Not `new URL()`: it throws on `//`, `/\\` or `//a:b`, and would read them as a host.
+  if (!target.startsWith('/')) return undefined;
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: { path: string; query: string },
+  body: Buffer,
+  requestId: string,
+  match: Match | undefined,
+) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
   return httpApiEvent({
     method: req.method ?? 'GET',
-    rawPath: url.pathname,
-    rawQuery: url.search.slice(1),
+    rawPath: url.path,
+    rawQuery: url.query,
     routeKey: match?.routeKey ?? '$default',
     pathParameters: match?.pathParameters,
     headers,
@@ -40,52 +55,112 @@ function send(res: ServerResponse, result: HttpResult): void {
   res.writeHead(result.statusCode, headers).end(result.body);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestId = randomUUID();
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const match = matchRoute(req.method ?? 'GET', url.pathname);
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    res.setHeader('connection', 'close');
-    send(res, json(413, { errMsg: 'Request body too large.' }));
-    req.destroy();
-    return;
-  }
+/** The body, or undefined when the client went away before sending all of it. */
+async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      res.setHeader('connection', 'close');
-      send(res, json(413, { errMsg: 'Request body too large.' }));
-      req.destroy();
-      return;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge(req, res);
+        return undefined;
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch {
+    // An aborted upload (ECONNRESET, "aborted"): the client's doing, not a dependency's failure,
+    // and nobody is left to answer.
+    res.destroy();
+    return undefined;
   }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  send(res, json(413, { errMsg: 'Request body too large.' }));
+  req.destroy();
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const url = splitTarget(req.url ?? '/');
+  if (!url) {
+    send(res, json(400, { errMsg: 'Bad request target.' }));
+    return;
+  }
+  const match = matchRoute(req.method ?? 'GET', url.path);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    tooLarge(req, res);
+    return;
+  }
+  const body = await readBody(req, res);
+  if (body === undefined) return;
   if (!match) {
     send(res, json(404, { errMsg: 'Not Found.' }));
     return;
   }
   let result: HttpResult;
   try {
-    result = await match.handler(
-      toEvent(req, url, Buffer.concat(chunks), requestId, match),
-      lambdaContext('seckill', requestId),
-    );
+    result = await match.handler(toEvent(req, url, body, requestId, match), lambdaContext('seckill', requestId));
   } catch (e: unknown) {
     result = errorResponse(e, requestId);
   }
   send(res, result);
 }
 
-export function createApiServer(): Server {
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, errorResponse(e));
-      else res.destroy();
-    });
-  });
-  server.headersTimeout = 66_000;
+/**
+ * Limits against slow clients: all headers within `headersTimeoutMs`, the whole request within
+ * `requestTimeoutMs` (else 408 and the connection closes), idle keep-alive connections closed after
+ * 65 s (longer than a load balancer's 60 s idle timeout, so the balancer closes first).
+ */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export function createApiServer(limits: ServerLimits): Server {
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node checks those two timeouts (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) send(res, errorResponse(e));
+        else res.destroy();
+      });
+    },
+  );
+  server.on('clientError', answerClientError);
   return server;
+}
+
+const CLIENT_ERRORS: Record<number, string> = {
+  400: 'Malformed request.',
+  408: 'Request timeout.',
+  431: 'Request headers too large.',
+};
+
+/**
+ * A request Node's parser refused (bad syntax, headers too large, too slow) gets the contract's
+ * JSON body too, instead of Node's bare status line; a connection already gone is just closed.
+ */
+function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
+  if (e.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = e.code === 'HPE_HEADER_OVERFLOW' ? 431 : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ errMsg: CLIENT_ERRORS[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

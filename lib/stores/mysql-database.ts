@@ -56,7 +56,7 @@ export class MysqlDatabase implements Database {
 
   async insertUser(user: UserRecord) {
     try {
-      await this.pool.execute('INSERT INTO users (username, kind, password_hash) VALUES (?, ?, ?)', [
+      await this.pool.query('INSERT INTO users (username, kind, password_hash) VALUES (?, ?, ?)', [
         user.username,
         user.kind,
         user.passwordHash,
@@ -69,11 +69,11 @@ export class MysqlDatabase implements Database {
   }
 
   async deleteUser(username: string) {
-    await this.pool.execute('DELETE FROM users WHERE username = ?', [username]);
+    await this.pool.query('DELETE FROM users WHERE username = ?', [username]);
   }
 
   async findUser(username: string) {
-    const [rows] = await this.pool.execute<RowDataPacket[]>(
+    const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT username, kind, password_hash FROM users WHERE username = ?',
       [username],
     );
@@ -99,7 +99,7 @@ export class MysqlDatabase implements Database {
 
   async insertCoupon(seller: string, c: NewCoupon) {
     try {
-      const [result] = await this.pool.execute<ResultSetHeader>(
+      const [result] = await this.pool.query<ResultSetHeader>(
         'INSERT INTO coupons (seller, name, amount, `left`, stock, description) VALUES (?, ?, ?, ?, ?, ?)',
         [seller, c.name, c.amount, c.amount, c.stock, c.description],
       );
@@ -111,11 +111,11 @@ export class MysqlDatabase implements Database {
   }
 
   async deleteCoupon(id: number) {
-    await this.pool.execute('DELETE FROM coupons WHERE id = ?', [id]);
+    await this.pool.query('DELETE FROM coupons WHERE id = ?', [id]);
   }
 
   async revokeToken(jti: string, expiresAt: Date) {
-    await this.pool.execute('INSERT IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)', [jti, expiresAt]);
+    await this.pool.query('INSERT IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)', [jti, expiresAt]);
   }
 
   async persistPurchases(purchases: PurchaseMessage[]) {

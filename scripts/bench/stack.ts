@@ -1,132 +1,163 @@
 /**
- * The bench's own stack: an SQS emulator in a child process, its queue and dead-letter queue, the
- * `seckill_bench` MySQL database, a Redis database of its own, and the environment the handlers
- * read. Everything here runs before the first `config()` call, which memoizes the environment.
+ * The bench's stores and processes: a Redis database and a MySQL database of its own on the
+ * servers the configuration names (it refuses the configured ones: it wipes what it uses), an SQS
+ * emulator in a child process (its CPU is never the client's), the servers under test, and the CPU
+ * each of them uses. Everything here runs before the first `config()` call, which memoizes the
+ * environment the handlers of this process read.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, PurgeQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
-import type { RowDataPacket } from 'mysql2/promise';
+import pidtree from 'pidtree';
+import pidusage from 'pidusage';
 import { mysql } from '../../lib/clients/mysql';
-import { redis } from '../../lib/clients/redis';
-import { config, DEV_JWT_SECRET } from '../../lib/config';
+import { config, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { persistPurchases } from '../../lib/persist-purchases';
 import { startPoller } from '../../lib/queue/poller';
 import { ensureQueues } from '../../lib/queue/setup';
 import { services } from '../../lib/services';
-import type { PurchaseMessage } from '../../lib/stores/types';
-import type { BenchOptions } from './options';
-import { type Child, freePort, httpStatus, progress, sleep, spawnChild } from './procs';
+import { freePort } from '../lib/ports';
 
-export const QUEUE_NAME = 'seckill-bench';
+export const progress = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const QUEUE = 'seckill-bench';
+const children = new Set<ChildProcess>();
+
+/** A child in its own process group (stopped with everything it started), its output in a log file. */
+function start(args: string[], env: NodeJS.ProcessEnv, logFile: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const log = createWriteStream(logFile);
+  let tail = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d: Buffer) => {
+      log.write(d);
+      tail = (tail + d.toString()).slice(-8192);
+    });
+  }
+  return { child, output: () => tail };
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-child.pid, 'SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // the group is gone
+  }
+}
+
+/** Last resort on exit: every child group still running. */
+export function killChildren(): void {
+  for (const c of children) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+async function until(what: string, timeoutMs: number, ready: () => Promise<boolean>, tail: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ready().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${tail()}`);
+}
+
+const healthy = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200);
 
 export interface Stack {
   root: string;
-  emulator: Child;
-  sqsEndpoint: string;
+  logDir: string;
+  sqs: SQSClient;
   queueUrl: string;
   dlqUrl: string;
-  sqs: SQSClient;
-  /** A connection of the bench's own, apart from the handlers' auto-pipelined client. */
   admin: Redis;
   redisUrl: string;
-  /** Environment of the child servers (and of this process). */
-  env: Record<string, string | undefined>;
-}
-
-/** The emulator runs in its own process, so its CPU never counts as the load client's. */
-async function startEmulator(root: string, logFile: string): Promise<{ child: Child; endpoint: string }> {
-  const port = await freePort();
-  const code = [
-    "import { startFauxqs } from 'fauxqs';",
-    `const server = await startFauxqs({ port: ${port}, logger: false, host: 'localhost' });`,
-    "process.on('SIGTERM', () => server.stop().finally(() => process.exit(0)));",
-    "console.log('fauxqs listening on ' + server.port);",
-  ].join('\n');
-  const child = spawnChild('sqs-emulator', ['--input-type=module', '-e', code], {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    logFile,
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`the SQS emulator exited:\n${child.tail()}`);
-    if ((await httpStatus(`${endpoint}/health`, 1000)) === 200) return { child, endpoint };
-    await sleep(100);
-  }
-  await child.stop();
-  throw new Error(`the SQS emulator did not answer on ${endpoint} within 30 s`);
+  database: string;
+  redisPid: number | undefined;
 }
 
 /**
- * Sets the environment, starts the emulator, creates the queues and the database. Must run before
- * anything calls `config()`; it checks afterwards that the memoized configuration is the bench's.
+ * Picks the bench's stores on the configured servers, says loudly what it will wipe, starts the
+ * emulator, creates the queues and the schema, and sets the environment of this process.
  */
-export async function startStack(o: BenchOptions, root: string, logDir: string): Promise<Stack> {
-  const base = (process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d*$/, '');
-  const redisUrl = `${base}/${o.redisDb}`;
-  const { child, endpoint } = await startEmulator(root, join(logDir, 'sqs-emulator.log'));
+export async function startStack(o: { redisDb: number; database?: string }, root: string, logDir: string) {
+  // The addresses the user configured (environment or .env): the bench uses the same servers.
+  const user = readConfig({ ...process.env, STAGE: 'local' });
+  const redis = new URL(user.redis.url);
+  const userDb = Number(redis.pathname.slice(1) || 0);
+  redis.pathname = `/${o.redisDb}`;
+  const redisUrl = redis.toString();
+  const database = o.database ?? `${user.mysql.database}_bench`;
+  if (o.redisDb === userDb || database === user.mysql.database) {
+    throw new Error(
+      `the bench wipes its stores; it refuses the configured ones (Redis db ${userDb}, MySQL ${user.mysql.database}): pick others with --redis-db / --database`,
+    );
+  }
+  progress(
+    `WIPES before every workload: Redis ${redisUrl} (FLUSHDB) and every row of MySQL database ${database} on ${user.mysql.host}:${user.mysql.port}`,
+  );
+
+  const port = await freePort();
+  const code = `import { startFauxqs } from 'fauxqs';
+const s = await startFauxqs({ port: ${port}, logger: false, host: 'localhost' });
+process.on('SIGTERM', () => s.stop().finally(() => process.exit(0)));`;
+  const emulator = start(['--input-type=module', '-e', code], { PATH: process.env.PATH }, join(logDir, 'sqs.log'));
+  const endpoint = `http://127.0.0.1:${port}`;
+  await until('the SQS emulator', 30_000, () => healthy(`${endpoint}/health`), emulator.output);
   const sqs = new SQSClient({
     region: 'us-east-1',
     endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    // Every call of the bench is bounded in time (the SDK only warns on a timeout by default).
-    requestHandler: { requestTimeout: 15_000, connectionTimeout: 3000, throwOnRequestTimeout: true },
+    requestHandler: { requestTimeout: 15_000, throwOnRequestTimeout: true },
   });
   const { queueUrl, dlqUrl } = await ensureQueues(sqs, {
-    queueName: QUEUE_NAME,
-    dlqName: `${QUEUE_NAME}-dlq`,
+    queueName: QUEUE,
+    dlqName: `${QUEUE}-dlq`,
     visibilityTimeoutSeconds: 30,
     maxReceiveCount: 5,
   });
-  const env: Record<string, string | undefined> = {
+  Object.assign(process.env, {
     STAGE: 'local',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: 'warn',
     JWT_SECRET: process.env.JWT_SECRET ?? DEV_JWT_SECRET,
     REDIS_URL: redisUrl,
-    REDIS_CLUSTER: 'false',
-    MYSQL_DATABASE: o.database,
+    MYSQL_DATABASE: database,
     SQS_ENDPOINT: endpoint,
     QUEUE_URL: queueUrl,
-    QUEUE_NAME,
-    DLQ_NAME: `${QUEUE_NAME}-dlq`,
-    // Registration and login are setup, not measured: a cheap password hash keeps setup short.
+    QUEUE_NAME: QUEUE,
+    DLQ_NAME: `${QUEUE}-dlq`,
+    // Setup is not measured: cheap password hashes keep it short (the plan sets its own cost).
     SCRYPT_LOG_N: '10',
-    AWS_REGION: 'us-east-1',
-  };
-  Object.assign(process.env, env);
+  });
   delete process.env.AWS_ACCESS_KEY_ID;
   const cfg = config();
-  if (cfg.redis.url !== redisUrl || cfg.mysql.database !== o.database || cfg.sqs.queueUrl !== queueUrl) {
-    throw new Error('config() was read before the bench set its environment: the handlers would use other stores');
+  if (cfg.redis.url !== redisUrl || cfg.mysql.database !== database) {
+    throw new Error('config() was read before the bench set its environment');
   }
   await migrate(cfg.mysql);
-  const admin = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: false, commandTimeout: 60_000 });
-  admin.on('error', () => {});
-  await admin.ping();
-  progress(`stack: SQS emulator ${endpoint} (pid ${child.pid}), Redis ${redisUrl}, MySQL ${o.database}`);
-  return {
-    root,
-    emulator: child,
-    sqsEndpoint: endpoint,
-    queueUrl,
-    dlqUrl,
-    sqs,
-    admin,
-    redisUrl,
-    env: { ...process.env },
-  };
+  const admin = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 60_000 });
+  const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]) || undefined;
+  return { root, logDir, sqs, queueUrl, dlqUrl, admin, redisUrl, database, redisPid } satisfies Stack;
 }
 
-/** Empties every store: queue and DLQ, the four tables, the Redis database. */
+/** Empties the queue, its DLQ, the tables and the Redis database. */
 export async function resetData(s: Stack): Promise<void> {
-  await s.sqs.send(new PurgeQueueCommand({ QueueUrl: s.queueUrl })).catch(() => {});
-  await s.sqs.send(new PurgeQueueCommand({ QueueUrl: s.dlqUrl })).catch(() => {});
-  const pool = mysql();
-  for (const table of ['purchases', 'coupons', 'users', 'revoked_tokens']) await pool.query(`DELETE FROM ${table}`);
+  for (const url of [s.queueUrl, s.dlqUrl]) await s.sqs.send(new PurgeQueueCommand({ QueueUrl: url })).catch(() => {});
+  for (const table of ['purchases', 'coupons', 'users', 'revoked_tokens']) await mysql().query(`DELETE FROM ${table}`);
   await s.admin.flushdb();
 }
 
@@ -134,100 +165,129 @@ export async function queueDepth(s: Stack, url: string): Promise<number> {
   const { Attributes = {} } = await s.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: url,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
   return Object.values(Attributes).reduce((sum, v) => sum + Number(v ?? 0), 0);
 }
 
-export async function purchaseCount(): Promise<number> {
-  const [rows] = await mysql().query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM purchases');
-  return Number(rows[0]?.n ?? 0);
-}
-
 /**
- * Waits until the queue reads empty three times in a row and MySQL holds `expected` purchases (or
- * the deadline passes). Returns the milliseconds it took.
+ * Waits until the queue (visible and in-flight messages) reads empty three times in a row: every
+ * message the consumer took is then persisted and deleted. `consume`: run the consumer here (the
+ * in-process target has none of its own).
  */
-export async function drain(s: Stack, expected: number, timeoutMs: number): Promise<{ ms: number; ok: boolean }> {
-  const t0 = Date.now();
-  const deadline = t0 + timeoutMs;
-  let empties = 0;
-  while (Date.now() < deadline) {
-    empties = (await queueDepth(s, s.queueUrl)) === 0 ? empties + 1 : 0;
-    if (empties >= 3 && (await purchaseCount()) >= expected) return { ms: Date.now() - t0, ok: true };
-    await sleep(100);
-  }
-  return { ms: Date.now() - t0, ok: false };
-}
-
-export interface Consumer {
-  batches: number;
-  records: number;
-  /** Wall time spent inside the consumer (summed over concurrent batches). */
-  busyMs: number;
-  batchMs: number[];
-  stop(): Promise<void>;
-}
-
-/** The consumer as `npm start` runs it: the poller delivering batches to lib/persist-purchases.ts. */
-export function startConsumer(s: Stack, concurrency?: number): Consumer {
+export async function drain(s: Stack, consume: boolean): Promise<{ ms: number; ok: boolean }> {
   const cfg = config();
-  const stats = { batches: 0, records: 0, busyMs: 0, batchMs: [] as number[] };
-  const poller = startPoller({
-    client: s.sqs,
-    queueUrl: s.queueUrl,
-    region: cfg.sqs.region,
-    batchSize: cfg.local.consumerBatchSize,
-    windowMs: cfg.local.consumerBatchWindowMs,
-    concurrency,
-    deliver: async (records: SQSRecord[]) => {
-      const t = performance.now();
-      const failed = await persistPurchases(services(), records);
-      const ms = performance.now() - t;
-      stats.batches++;
-      stats.records += records.length;
-      stats.busyMs += ms;
-      if (stats.batchMs.length < 100_000) stats.batchMs.push(ms);
-      return failed;
-    },
-    onError: (e) => progress(`consumer delivery failed: ${e instanceof Error ? e.message : String(e)}`),
-  });
-  return Object.assign(stats, { stop: () => poller.stop() });
-}
-
-/** Sends purchase messages in batches of 10, `parallel` batches at a time. */
-export async function pushMessages(s: Stack, messages: PurchaseMessage[], parallel = 16): Promise<void> {
-  let next = 0;
-  const deadline = Date.now() + 300_000;
-  const worker = async () => {
-    while (next < messages.length) {
-      if (Date.now() > deadline) throw new Error('queueing the purchase messages took over 5 minutes');
-      const start = next;
-      next += 10;
-      const batch = messages.slice(start, start + 10);
-      const out = await s.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: s.queueUrl,
-          Entries: batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
-        }),
-      );
-      if (out.Failed && out.Failed.length > 0)
-        throw new Error(`SendMessageBatch failed: ${JSON.stringify(out.Failed)}`);
+  const poller = consume
+    ? startPoller({
+        client: s.sqs,
+        queueUrl: s.queueUrl,
+        batchSize: cfg.local.consumerBatchSize,
+        windowMs: cfg.local.consumerBatchWindowMs,
+        deliver: (records) => persistPurchases(services(), records),
+        onError: (e) => progress(`consumer: ${e instanceof Error ? e.message : String(e)}`),
+      })
+    : undefined;
+  const t0 = Date.now();
+  try {
+    for (let empties = 0; Date.now() < t0 + 120_000; await sleep(100)) {
+      empties = (await queueDepth(s, s.queueUrl)) === 0 ? empties + 1 : 0;
+      if (empties >= 3) return { ms: Date.now() - t0, ok: true };
     }
+    return { ms: Date.now() - t0, ok: false };
+  } finally {
+    await poller?.stop();
+  }
+}
+
+export type Target = 'start' | 'offline';
+const SCRIPT: Record<Target, string> = { start: 'scripts/start.ts', offline: 'scripts/dev.ts' };
+
+/** `npm start` or `npm run dev` as a user starts them, on free ports, against the bench's stores. */
+export async function startServer(s: Stack, target: Target, env: Record<string, string>) {
+  const httpPort = await freePort();
+  const lambdaPort = await freePort();
+  const t0 = performance.now();
+  const server = start(
+    [join(s.root, 'scripts/run.mjs'), SCRIPT[target]],
+    {
+      ...process.env,
+      HTTP_PORT: String(httpPort),
+      LAMBDA_PORT: String(lambdaPort),
+      ESBUILD_WORK_FOLDER: `.esbuild-bench-${target}`,
+      ...env,
+    },
+    join(s.logDir, `${target}.log`),
+  );
+  const url = `http://127.0.0.1:${httpPort}`;
+  await until(
+    SCRIPT[target],
+    180_000,
+    async () => /consumer polling/.test(server.output()) && healthy(`${url}/api/health`),
+    server.output,
+  );
+  return { url, child: server.child, startupSeconds: Math.round((performance.now() - t0) / 100) / 10 };
+}
+
+// ---------------------------------------------------------------- CPU
+
+export interface CpuSources {
+  serverPid?: number;
+  redisPid?: number;
+}
+
+export interface CpuUse {
+  wallSeconds: number;
+  /** % of one core: the bench process (load client; in process, the handlers too). */
+  client: number;
+  /** % of one core: the server's process tree (HTTP targets). */
+  server?: number;
+  redis?: number;
+  /** % of all cores, every process of the machine. */
+  machine: number;
+  cores: number;
+}
+
+async function cpuSecondsOf(pids: number[]): Promise<number> {
+  if (pids.length === 0) return 0;
+  const stats = await pidusage(pids).catch(() => ({}) as Record<string, pidusage.Status>);
+  return Object.values(stats).reduce((sum, st) => sum + (st?.ctime ?? 0) / 1000, 0);
+}
+
+function machineSeconds(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    const all = times.user + times.nice + times.sys + times.idle + times.irq;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy: busy / 1000, total: total / 1000 };
+}
+
+/** Starts measuring; the returned function gives the CPU each source used since. */
+export async function watchCpu(src: CpuSources): Promise<() => Promise<CpuUse>> {
+  const serverPids = src.serverPid ? await pidtree(src.serverPid, { root: true }) : [];
+  const redisPids = src.redisPid ? [src.redisPid] : [];
+  const [s0, r0, m0, c0, t0] = [
+    await cpuSecondsOf(serverPids),
+    await cpuSecondsOf(redisPids),
+    machineSeconds(),
+    process.cpuUsage(),
+    performance.now(),
+  ];
+  return async () => {
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const m1 = machineSeconds();
+    const pct = (seconds: number) => Math.round((1000 * seconds) / wall) / 10;
+    return {
+      wallSeconds: Math.round(wall * 100) / 100,
+      client: pct((c.user + c.system) / 1e6),
+      server: src.serverPid ? pct((await cpuSecondsOf(serverPids)) - s0) : undefined,
+      redis: src.redisPid ? pct((await cpuSecondsOf(redisPids)) - r0) : undefined,
+      machine: Math.round((1000 * (m1.busy - m0.busy)) / Math.max(1e-9, m1.total - m0.total)) / 10,
+      cores: cpus().length,
+    };
   };
-  await Promise.all(Array.from({ length: parallel }, worker));
 }
-
-export async function closeStack(s: Stack): Promise<void> {
-  s.sqs.destroy();
-  s.admin.disconnect();
-  await s.emulator.stop();
-}
-
-/** Redis client of the handlers in this process (auto-pipelined), for the round-trip count. */
-export const handlerRedis = () => redis();

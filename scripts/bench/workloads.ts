@@ -1,450 +1,387 @@
 /**
- * The reference workloads (docs/PERFORMANCE.md, "Method") and their checks.
+ * The reference workloads (docs/PERFORMANCE.md, "Method") as autocannon request
+ * sequences, their setup, and the invariants checked after every run.
  *
- * Setup (registration, login, coupon creation) always goes through the handlers in this process:
- * it is not measured, and every target shares the same Redis, MySQL and queue. The measured part
- * goes through the target's transport with a fixed number of requests in flight.
+ * A workload is what autocannon runs: `connections` virtual users sharing `total` requests, each
+ * going through `requests` in order (the context starts over with each pass). The in-process
+ * target runs the very same sequences through the handlers (load.ts). Setup and checks always go
+ * through the handlers of this process: they are not measured, and every target shares the stores.
  */
+import type { Request } from 'autocannon';
 import type { RowDataPacket } from 'mysql2/promise';
 import { mysql } from '../../lib/clients/mysql';
-import type { BenchOptions } from './options';
-import { type Kind, Recorder } from './recorder';
-import { queueDepth, type Stack } from './stack';
-import type { Reply, RequestOptions, Transport } from './transport';
+import { invoke, type Reply } from './load';
+import { drain, queueDepth, type Stack } from './stack';
 
 const PASSWORD = '123456';
-const PAGE_SIZE = 20;
+const PAGE = 20;
 
-export interface CouponSpec {
+export type Kind = 'login' | 'list' | 'grab';
+const ALLOWED: Record<Kind, number[]> = { login: [200], list: [200, 204], grab: [201, 204] };
+
+export interface Coupon {
   seller: string;
   name: string;
   amount: number;
 }
 
-/** What the stores must hold: every coupon created and every 201 since the last reset. */
-export interface Ledger {
-  coupons: Map<string, CouponSpec>;
-  /** customer -> `<seller>/<name>` of each coupon answered 201. */
-  grants: Map<string, Set<string>>;
-  granted: number;
-  tokens: Map<string, string>;
-  customers: string[];
-  sellers: string[];
-  /** Problems seen while recording (a second 201 for the same pair...). */
-  problems: string[];
-}
+/** What the stores must hold afterwards: every coupon created and every 201 answered. */
+export class Ledger {
+  coupons: Coupon[] = [];
+  customers: string[] = [];
+  tokens = new Map<string, string>();
+  grants = new Map<string, Set<string>>();
+  granted = 0;
+  /** 201s of the current run (`granted` counts since setup). */
+  created = 0;
+  problems: string[] = [];
+  unexpected = 0;
+  readYourWritesMisses = 0;
 
-export function newLedger(): Ledger {
-  return {
-    coupons: new Map(),
-    grants: new Map(),
-    granted: 0,
-    tokens: new Map(),
-    customers: [],
-    sellers: [],
-    problems: [],
-  };
-}
-
-const ref = (seller: string, name: string) => `${seller}/${name}`;
-
-function grant(ledger: Ledger, customer: string, seller: string, name: string): void {
-  const held = ledger.grants.get(customer) ?? new Set<string>();
-  const r = ref(seller, name);
-  if (held.has(r)) {
-    if (ledger.problems.length < 20) ledger.problems.push(`second 201 for ${customer} on ${r}`);
-    return;
+  grant(customer: string, c: Coupon): void {
+    const held = this.grants.get(customer) ?? new Set<string>();
+    if (held.has(`${c.seller}/${c.name}`)) this.problems.push(`second 201 for ${customer} on ${c.seller}/${c.name}`);
+    held.add(`${c.seller}/${c.name}`);
+    this.grants.set(customer, held);
+    this.granted++;
+    this.created++;
   }
-  held.add(r);
-  ledger.grants.set(customer, held);
-  ledger.granted++;
+
+  /** Checks a status against the contract of its route; keeps a few samples of the others. */
+  check(kind: Kind, status: number, body: string): void {
+    if (ALLOWED[kind].includes(status)) return;
+    if (this.unexpected++ < 5) this.problems.push(`${kind} answered ${status} ${body.slice(0, 200)}`);
+  }
 }
 
-/** Runs `count` tasks with at most `inflight` at once; stops starting new ones after the deadline. */
-export async function pool(
-  count: number,
-  inflight: number,
-  deadline: number,
-  task: (i: number) => Promise<void>,
-): Promise<boolean> {
-  let next = 0;
-  let late = false;
-  const worker = async () => {
-    while (next < count) {
-      if (Date.now() > deadline) {
-        late = true;
-        return;
-      }
-      await task(next++);
-    }
+/** An autocannon request whose setup and response functions are in this process. */
+export interface Step extends Request {
+  setupRequest: (req: Request, context: object) => Request;
+  onResponse: (status: number, body: string, context: object, headers: Request['headers']) => void;
+}
+
+export interface Workload {
+  name: string;
+  connections: number;
+  /** Requests in all, shared out between the connections (autocannon's `amount`). */
+  total: number;
+  requests: Step[];
+  expected201: number;
+  ledger: Ledger;
+}
+
+type Context = Record<string, unknown> & { customer?: string; token?: string; held?: number };
+
+export const header = (headers: Record<string, unknown> | undefined, name: string): string | undefined => {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return String(v);
+  return undefined;
+};
+
+/** `lastKind` is read by the load runners right after onResponse, for latency by kind. */
+export const lastResponse: { kind: Kind } = { kind: 'grab' };
+
+function step(
+  kind: Kind,
+  l: Ledger,
+  build: (ctx: Context) => Request,
+  after?: (s: number, body: string, ctx: Context, h: Record<string, unknown>) => void,
+): Step {
+  return {
+    setupRequest: (req: Request, ctx: object) => ({ ...req, ...build(ctx as Context) }),
+    onResponse: (status: number, body: string, ctx: object, headers: Request['headers']) => {
+      lastResponse.kind = kind;
+      l.check(kind, status, body);
+      after?.(status, body, ctx as Context, headers ?? {});
+    },
   };
-  await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
-  return !late;
 }
 
-async function expectStatus(t: Transport, what: string, want: number, reply: Promise<Reply>): Promise<Reply> {
+const auth = (token: string | undefined) => (token === undefined ? {} : { authorization: token });
+const listOwn = (l: Ledger, after?: Parameters<typeof step>[3]) =>
+  step(
+    'list',
+    l,
+    (ctx) => ({ method: 'GET', path: `/api/users/${ctx.customer}/coupons?page=1`, headers: auth(ctx.token) }),
+    after,
+  );
+const grab = (l: Ledger, c: Coupon, customer: (ctx: Context) => string, after?: Parameters<typeof step>[3]) =>
+  step(
+    'grab',
+    l,
+    (ctx) => ({
+      method: 'PATCH',
+      path: `/api/users/${c.seller}/coupons/${c.name}`,
+      headers: auth(ctx.token ?? l.tokens.get(customer(ctx))),
+    }),
+    (status, body, ctx, h) => {
+      if (status === 201) l.grant(customer(ctx), c);
+      after?.(status, body, ctx, h);
+    },
+  );
+
+// ---------------------------------------------------------------- setup
+
+async function expect(status: number, what: string, reply: Promise<Reply>) {
   const r = await reply;
-  if (r.status !== want) throw new Error(`setup: ${what} on ${t.name} answered ${r.status}: ${r.body ?? ''}`);
+  if (r.status !== status) throw new Error(`setup: ${what} answered ${r.status} ${r.body}`);
   return r;
 }
 
-/** Registers and logs in users; resolves their tokens. */
-export async function createUsers(
-  t: Transport,
-  names: string[],
-  kind: 'customer' | 'saler',
-  ledger: Ledger,
-  deadline: number,
-): Promise<void> {
-  const done = await pool(names.length, 16, deadline, async (i) => {
+async function inParallel(count: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+async function users(l: Ledger, names: string[], kind: 'customer' | 'saler', login: boolean): Promise<void> {
+  await inParallel(names.length, 16, async (i) => {
     const username = names[i] as string;
-    await expectStatus(
-      t,
-      `register ${username}`,
+    await expect(
       201,
-      t.request('POST', '/api/users', { body: { username, password: PASSWORD, kind } }),
+      `register ${username}`,
+      invoke('POST', '/api/users', { body: { username, password: PASSWORD, kind } }),
     );
-    const r = await expectStatus(
-      t,
-      `login ${username}`,
-      200,
-      t.request('POST', '/api/auth', { body: { username, password: PASSWORD } }),
-    );
-    if (!r.authorization) throw new Error(`setup: login of ${username} returned no token`);
-    ledger.tokens.set(username, r.authorization);
+    if (!login) return;
+    const body = { username, password: PASSWORD };
+    const r = await expect(200, `login ${username}`, invoke('POST', '/api/auth', { body }));
+    l.tokens.set(username, header(r.headers, 'authorization') ?? '');
   });
-  if (!done) throw new Error('setup: registering users took longer than the deadline');
-  if (kind === 'customer') ledger.customers.push(...names);
-  else ledger.sellers.push(...names);
+  if (kind === 'customer') l.customers.push(...names);
 }
 
-export async function createCoupon(
-  t: Transport,
-  ledger: Ledger,
-  spec: CouponSpec & { stock: number; description: string },
-): Promise<void> {
-  const { seller, name, amount, stock, description } = spec;
-  await expectStatus(
-    t,
-    `create coupon ${seller}/${name}`,
+async function coupon(l: Ledger, c: Coupon): Promise<void> {
+  const body = { name: c.name, amount: c.amount, stock: 5, description: 'fsdfd' };
+  await expect(
     201,
-    t.request('POST', `/api/users/${encodeURIComponent(seller)}/coupons`, {
-      token: ledger.tokens.get(seller),
-      body: { name, amount, stock, description },
-    }),
+    `create ${c.name}`,
+    invoke('POST', `/api/users/${c.seller}/coupons`, { token: l.tokens.get(c.seller), body }),
   );
-  ledger.coupons.set(ref(seller, name), { seller, name, amount });
+  l.coupons.push(c);
 }
 
-// ---------------------------------------------------------------- runs
-
-export interface LoadRun {
-  recorder: Recorder;
-  /** First request sent to last answer. */
-  durationMs: number;
-  completed: boolean;
-  /** 201s of this run. */
-  created: number;
-  expected201: number;
-  /** A GET right after a 201 that did not list the coupon (classic). */
-  readYourWritesMisses: number;
-  /** Statuses outside the contract of the route for this workload, with a few samples. */
-  unexpected: number;
-  samples: string[];
+export interface Sizes {
+  sellers: number;
+  couponsPerSeller: number;
+  customers: number;
+  hotCustomers: number;
+  hotAmount: number;
+  inflight: number;
+  /** Customers of the plan (its rows: customers x coupons). */
+  planCustomers: number;
 }
 
-const ALLOWED: Record<Kind, Set<number>> = { grab: new Set([201, 204]), list: new Set([200, 204]) };
-
-class Driver {
-  readonly recorder: Recorder;
-  created = 0;
-  unexpected = 0;
-  samples: string[] = [];
-  constructor(
-    readonly t: Transport,
-    capacity: number,
-  ) {
-    this.recorder = new Recorder(capacity);
-  }
-
-  async call(kind: Kind, method: string, path: string, options: RequestOptions): Promise<Reply> {
-    const start = performance.now();
-    const r = await this.t.request(method, path, options);
-    this.recorder.record(kind, r.status, start, performance.now(), r.status === 204 ? r.reason : undefined);
-    if (!ALLOWED[kind].has(r.status)) {
-      this.unexpected++;
-      if (this.samples.length < 5)
-        this.samples.push(`${method} ${path} -> ${r.status} ${(r.body ?? '').slice(0, 200)}`);
-    }
-    if (kind === 'grab' && r.status === 201) this.created++;
-    return r;
-  }
-
-  finish(startedAt: number, completed: boolean, expected201: number, readYourWritesMisses = 0): LoadRun {
-    return {
-      recorder: this.recorder,
-      durationMs: performance.now() - startedAt,
-      completed,
-      created: this.created,
-      expected201,
-      readYourWritesMisses,
-      unexpected: this.unexpected,
-      samples: this.samples,
-    };
-  }
-}
-
-const grabPath = (seller: string, name: string) =>
-  `/api/users/${encodeURIComponent(seller)}/coupons/${encodeURIComponent(name)}`;
-const listPath = (owner: string, page = 1) => `/api/users/${encodeURIComponent(owner)}/coupons?page=${page}`;
-
-function listed(body: string | undefined, seller: string, name: string): boolean {
-  try {
-    const data = (JSON.parse(body ?? '{}') as { data?: { seller?: string; name?: string }[] }).data ?? [];
-    return data.some((c) => c.seller === seller && c.name === name);
-  } catch {
-    return false;
-  }
-}
-
-/** Classic setup: sellers `saler_<i>` with coupons `saler_<i>_<j>`, customers `customer_<k>`. */
-export async function setupClassic(o: BenchOptions, t: Transport, deadline: number): Promise<Ledger> {
-  const ledger = newLedger();
+/** 5 sellers x 10 coupons of 20, 200 customers (`customerLogin`: tokens made in setup). */
+async function setupSale(o: Sizes, customers: number, customerLogin: boolean): Promise<Ledger> {
+  const l = new Ledger();
   const sellers = Array.from({ length: o.sellers }, (_, i) => `saler_${i}`);
-  const customers = Array.from({ length: o.customers }, (_, i) => `customer_${i}`);
-  await createUsers(t, sellers, 'saler', ledger, deadline);
-  await createUsers(t, customers, 'customer', ledger, deadline);
-  // One seller at a time: the first creation also marks the flushed cache warm.
-  for (const seller of sellers) {
-    for (let j = 0; j < o.couponsPerSeller; j++) {
-      await createCoupon(t, ledger, {
-        seller,
-        name: `${seller}_${j}`,
-        amount: o.amount,
-        stock: 5,
-        description: 'fsdfd',
-      });
-    }
-  }
-  return ledger;
-}
-
-/**
- * Every customer, for every coupon in the same order: GET own list, PATCH grab, GET own list. One
- * virtual user per customer, `inflight` of them at once (the JMeter plan's thread groups).
- */
-export async function runClassic(o: BenchOptions, t: Transport, ledger: Ledger, deadline: number): Promise<LoadRun> {
-  const coupons = [...ledger.coupons.values()];
-  const d = new Driver(t, ledger.customers.length * coupons.length * 3);
-  let misses = 0;
-  const startedAt = performance.now();
-  const completed = await pool(ledger.customers.length, o.inflight, deadline, async (i) => {
-    const customer = ledger.customers[i] as string;
-    const token = ledger.tokens.get(customer);
-    let held = 0;
-    for (const c of coupons) {
-      if (Date.now() > deadline) return;
-      await d.call('list', 'GET', listPath(customer), { token });
-      const g = await d.call('grab', 'PATCH', grabPath(c.seller, c.name), { token });
-      const won = g.status === 201;
-      if (won) {
-        grant(ledger, customer, c.seller, c.name);
-        held++;
-      }
-      // Read-your-writes: the very next listing shows a coupon just granted (page 1 holds 20).
-      const check = won && held <= PAGE_SIZE;
-      const l = await d.call('list', 'GET', listPath(customer), { token, wantBody: check });
-      if (check && !listed(l.body, c.seller, c.name)) misses++;
-    }
-  });
-  return d.finish(
-    startedAt,
-    completed,
-    coupons.reduce((n, c) => n + Math.min(c.amount, ledger.customers.length), 0),
-    misses,
+  await users(l, sellers, 'saler', true);
+  await users(
+    l,
+    Array.from({ length: customers }, (_, i) => `customer_${i}`),
+    'customer',
+    customerLogin,
   );
+  for (const seller of sellers) {
+    for (let j = 0; j < o.couponsPerSeller; j++) await coupon(l, { seller, name: `${seller}_${j}`, amount: 20 });
+  }
+  return l;
 }
 
-export const HOT_SELLER = 'hot_saler';
+const everyCouponSold = (l: Ledger) => l.coupons.reduce((n, c) => n + Math.min(c.amount, l.customers.length), 0);
 
-export async function setupHot(o: BenchOptions, t: Transport, deadline: number): Promise<Ledger> {
-  const ledger = newLedger();
-  await createUsers(t, [HOT_SELLER], 'saler', ledger, deadline);
-  const customers = Array.from({ length: o.hotCustomers }, (_, i) => `hot_customer_${i}`);
-  await createUsers(t, customers, 'customer', ledger, deadline);
-  await createCoupon(t, ledger, {
-    seller: HOT_SELLER,
-    name: 'hot',
-    amount: o.hotAmount,
-    stock: 5,
-    description: 'fsdfd',
-  });
-  return ledger;
+// ---------------------------------------------------------------- workloads
+
+/** Classic: one virtual user per customer; for every coupon in order, GET own list, grab, GET again. */
+export async function classic(o: Sizes): Promise<Workload> {
+  const l = await setupSale(o, o.customers, true);
+  let next = 0;
+  const who = (ctx: Context) => ctx.customer as string;
+  const requests = l.coupons.flatMap((c, i) => [
+    step('list', l, (ctx) => {
+      if (i === 0) {
+        ctx.customer = l.customers[next++];
+        ctx.token = l.tokens.get(ctx.customer as string);
+        ctx.held = 0;
+      }
+      return { method: 'GET', path: `/api/users/${ctx.customer}/coupons?page=1`, headers: auth(ctx.token) };
+    }),
+    grab(l, c, who, (status, _b, ctx) => {
+      ctx.won = status === 201 ? `${c.seller}/${c.name}` : undefined;
+      if (status === 201) ctx.held = (ctx.held ?? 0) + 1;
+    }),
+    // Read-your-writes: the listing right after a 201 shows the coupon (page 1 holds 20).
+    listOwn(l, (_s, body, ctx) => {
+      if (!ctx.won || (ctx.held ?? 0) > PAGE) return;
+      const data = (JSON.parse(body || '{}') as { data?: { seller: string; name: string }[] }).data ?? [];
+      if (!data.some((d) => `${d.seller}/${d.name}` === ctx.won)) l.readYourWritesMisses++;
+    }),
+  ]);
+  const connections = l.customers.length;
+  return {
+    name: 'classic',
+    connections,
+    total: connections * requests.length,
+    requests,
+    expected201: everyCouponSold(l),
+    ledger: l,
+  };
 }
 
-/** Every customer grabs coupon `name` once (`rounds` times over), `inflight` at once. */
-async function grabAll(
-  o: BenchOptions,
-  t: Transport,
-  ledger: Ledger,
-  name: string,
-  rounds: number,
-  expected201: number,
-  deadline: number,
-): Promise<LoadRun> {
-  const n = ledger.customers.length;
-  const d = new Driver(t, n * rounds);
-  const path = grabPath(HOT_SELLER, name);
-  const startedAt = performance.now();
-  const completed = await pool(n * rounds, o.inflight, deadline, async (i) => {
-    const customer = ledger.customers[i % n] as string;
-    const g = await d.call('grab', 'PATCH', path, { token: ledger.tokens.get(customer) });
-    if (g.status === 201) grant(ledger, customer, HOT_SELLER, name);
-  });
-  return d.finish(startedAt, completed, expected201);
+/** The hot coupon: every customer grabs it once (`rounds` > 1: again, sold out), `inflight` at once. */
+export async function hot(o: Sizes, rounds = 1, ledger?: Ledger): Promise<Workload> {
+  const l = ledger ?? new Ledger();
+  if (!ledger) {
+    await users(l, ['hot_saler'], 'saler', true);
+    await users(
+      l,
+      Array.from({ length: o.hotCustomers }, (_, i) => `hot_customer_${i}`),
+      'customer',
+      true,
+    );
+    await coupon(l, { seller: 'hot_saler', name: 'hot', amount: o.hotAmount });
+  }
+  let next = 0;
+  const who = (ctx: Context) => {
+    ctx.customer ??= l.customers[next++ % l.customers.length] as string;
+    return ctx.customer;
+  };
+  const connections = Math.min(o.inflight, l.customers.length);
+  const expected201 = ledger ? 0 : Math.min(o.hotAmount, l.customers.length);
+  const requests = [grab(l, l.coupons[0] as Coupon, who)];
+  const total = l.customers.length * rounds;
+  return { name: ledger ? 'soldout' : 'hot', connections, total, requests, expected201, ledger: l };
 }
-
-/** The hot coupon: one coupon, every customer grabs it at once. */
-export function runHot(o: BenchOptions, t: Transport, ledger: Ledger, deadline: number): Promise<LoadRun> {
-  return grabAll(o, t, ledger, 'hot', 1, Math.min(o.hotAmount, ledger.customers.length), deadline);
-}
-
-/** Sustained failed grabs: the hot coupon is sold out; every customer grabs it again, `rounds` times. */
-export function runSoldOut(
-  o: BenchOptions,
-  t: Transport,
-  ledger: Ledger,
-  rounds: number,
-  deadline: number,
-): Promise<LoadRun> {
-  return grabAll(o, t, ledger, 'hot', rounds, 0, deadline);
-}
-
-/** The grant path: a coupon with one for everybody; every grab is a 201 (script, listing, SQS send). */
-export async function runGrant(
-  o: BenchOptions,
-  setup: Transport,
-  t: Transport,
-  ledger: Ledger,
-  deadline: number,
-): Promise<LoadRun> {
-  const n = ledger.customers.length;
-  await createCoupon(setup, ledger, { seller: HOT_SELLER, name: 'wide', amount: n, stock: 1, description: 'fsdfd' });
-  return grabAll(o, t, ledger, 'wide', 1, n, deadline);
-}
-
-// ---------------------------------------------------------------- checks
 
 /**
- * The contract's promises after a run: exact number of 201s; every coupon listed with `left` 0;
- * every customer's list holds exactly the coupons they got 201 for; once the queue drained, MySQL
- * holds exactly those purchases and `left` 0; nothing in the dead-letter queue.
- * `drainQueue` runs the consumer where the target has none of its own. Returns the failures.
+ * The original plan: 200 virtual users share the list of (customer, coupon) rows; each iteration
+ * takes the next row, logs in (every time), lists, grabs, lists, sending the token back with a
+ * leading space as the plan did. One pass over the rows at least (later rows repeat: 204s).
+ */
+export async function originalPlan(o: Sizes): Promise<Workload> {
+  const l = await setupSale(o, o.planCustomers, false);
+  // Row k: customer k / coupons, coupon k % coupons (the CSV's order: one customer after another).
+  const rows = l.customers.length * l.coupons.length;
+  const grabs = l.coupons.map((c) => grab(l, c, (ctx) => ctx.customer as string));
+  let next = 0;
+  const login = step(
+    'login',
+    l,
+    (ctx) => {
+      const row = next++ % rows;
+      const username = l.customers[Math.floor(row / l.coupons.length)] as string;
+      Object.assign(ctx, { customer: username, coupon: row % l.coupons.length, token: undefined });
+      const body = JSON.stringify({ username, password: PASSWORD });
+      return { method: 'POST', path: '/api/auth', headers: { 'content-type': 'application/json' }, body };
+    },
+    (status, _b, ctx, h) => {
+      const token = header(h, 'authorization') ?? '';
+      if (status === 200) l.tokens.set(ctx.customer as string, token);
+      ctx.token = ` ${token}`;
+    },
+  );
+  const grabOfRow = (ctx: object) => grabs[(ctx as Context).coupon as number] as Step;
+  const rowGrab: Step = {
+    setupRequest: (req, ctx) => grabOfRow(ctx).setupRequest(req, ctx),
+    onResponse: (status, body, ctx, h) => grabOfRow(ctx).onResponse(status, body, ctx, h),
+  };
+  const requests = [login, listOwn(l), rowGrab, listOwn(l)];
+  const connections = o.inflight;
+  return {
+    name: 'plan',
+    connections,
+    total: requests.length * connections * Math.ceil(rows / connections),
+    requests,
+    expected201: everyCouponSold(l),
+    ledger: l,
+  };
+}
+
+// ---------------------------------------------------------------- invariants
+
+const listPath = (owner: string, page: number) => `/api/users/${owner}/coupons?page=${page}`;
+
+async function listAll<T>(owner: string, token: string | undefined, max: number): Promise<T[] | string> {
+  const out: T[] = [];
+  for (let page = 1; page <= max; page++) {
+    const r = await invoke('GET', listPath(owner, page), { token });
+    if (r.status === 204) break;
+    if (r.status !== 200) return `listing ${owner} page ${page}: ${r.status}`;
+    out.push(...((JSON.parse(r.body) as { data?: T[] }).data ?? []));
+  }
+  return out;
+}
+
+/**
+ * The contract's promises after a run: exactly the expected 201s, only the contract's statuses,
+ * read-your-writes, every coupon listed with the `left` it should have, every customer's list equal
+ * to their 201s, and once the queue drained, MySQL holding exactly those purchases, DLQ empty.
  */
 export async function verify(
   s: Stack,
-  t: Transport,
-  ledger: Ledger,
-  run: LoadRun,
-  drainQueue: (expected: number) => Promise<{ ms: number; ok: boolean }>,
-  timeoutMs: number,
+  w: Workload,
+  consume: boolean,
 ): Promise<{ failures: string[]; drainMs: number }> {
-  const failures: string[] = [...ledger.problems];
-  ledger.problems.length = 0;
-  if (!run.completed) failures.push('the run hit its deadline before every request was sent');
-  if (run.created !== run.expected201) failures.push(`201s: ${run.created}, expected exactly ${run.expected201}`);
-  if (run.unexpected > 0) failures.push(`${run.unexpected} responses outside the contract: ${run.samples.join(' | ')}`);
-  if (run.readYourWritesMisses > 0) {
-    failures.push(`${run.readYourWritesMisses} listings right after a 201 did not show the coupon`);
-  }
-  const deadline = Date.now() + timeoutMs;
-  const viewer = ledger.tokens.get(ledger.customers[0] ?? '') ?? '';
-  // What is left of each coupon: its amount minus its 201s (0 once sold out).
+  const l = w.ledger;
+  const failures = [...l.problems];
+  if (w.expected201 !== l.created) failures.push(`201s: ${l.created}, expected exactly ${w.expected201}`);
+  if (l.unexpected > 0) failures.push(`${l.unexpected} answers outside the contract`);
+  if (l.readYourWritesMisses > 0) failures.push(`${l.readYourWritesMisses} listings right after a 201 missed it`);
+  Object.assign(l, { problems: [], created: 0, unexpected: 0, readYourWritesMisses: 0 });
   const sold = new Map<string, number>();
-  for (const held of ledger.grants.values()) for (const r of held) sold.set(r, (sold.get(r) ?? 0) + 1);
-  const expectedLeft = (c: CouponSpec) => c.amount - (sold.get(ref(c.seller, c.name)) ?? 0);
+  for (const held of l.grants.values()) for (const r of held) sold.set(r, (sold.get(r) ?? 0) + 1);
+  const left = (c: Coupon) => c.amount - (sold.get(`${c.seller}/${c.name}`) ?? 0);
+  // Any logged-in user may list a seller: the sellers' own tokens (made in setup) serve.
+  const viewer = l.tokens.get(l.coupons[0]?.seller ?? '');
 
-  // Redis, through the listings: every coupon of every seller sold out.
-  const bySeller = new Map<string, CouponSpec[]>();
-  for (const c of ledger.coupons.values()) bySeller.set(c.seller, [...(bySeller.get(c.seller) ?? []), c]);
-  for (const [seller, coupons] of bySeller) {
-    const seen = new Map<string, { amount: number; left: number }>();
-    const pages = Math.ceil(coupons.length / PAGE_SIZE) + 1;
-    for (let page = 1; page <= pages; page++) {
-      const r = await t.request('GET', listPath(seller, page), { token: viewer, wantBody: true });
-      if (r.status === 204) break;
-      if (r.status !== 200) {
-        failures.push(`listing seller ${seller} page ${page}: ${r.status}`);
-        break;
-      }
-      const data = (JSON.parse(r.body ?? '{}') as { data?: { name: string; amount: number; left: number }[] }).data;
-      for (const c of data ?? []) seen.set(c.name, c);
-    }
-    for (const c of coupons) {
-      const l = seen.get(c.name);
-      if (!l) failures.push(`coupon ${seller}/${c.name} missing from its seller's listing`);
-      else if (l.left !== expectedLeft(c) || l.amount !== c.amount) {
-        failures.push(
-          `coupon ${seller}/${c.name}: listed left ${l.left} of ${l.amount}, expected ${expectedLeft(c)} of ${c.amount}`,
-        );
+  for (const seller of new Set(l.coupons.map((c) => c.seller))) {
+    const listed = await listAll<{ name: string; left: number }>(seller, viewer, 100);
+    if (typeof listed === 'string') failures.push(listed);
+    else {
+      for (const c of l.coupons.filter((x) => x.seller === seller)) {
+        const got = listed.find((x) => x.name === c.name);
+        if (got?.left !== left(c)) failures.push(`${seller}/${c.name}: listed left ${got?.left}, expected ${left(c)}`);
       }
     }
   }
-
-  // Every customer's own list: exactly the coupons answered 201.
-  let listMismatches = 0;
-  const listsChecked = await pool(ledger.customers.length, 50, deadline, async (i) => {
-    const customer = ledger.customers[i] as string;
-    const want = ledger.grants.get(customer) ?? new Set<string>();
-    const got = new Set<string>();
-    for (let page = 1; page <= Math.ceil(want.size / PAGE_SIZE) + 2; page++) {
-      const r = await t.request('GET', listPath(customer, page), {
-        token: ledger.tokens.get(customer),
-        wantBody: true,
-      });
-      if (r.status !== 200) break;
-      const data = (JSON.parse(r.body ?? '{}') as { data?: { name: string; seller: string }[] }).data;
-      for (const c of data ?? []) got.add(ref(c.seller, c.name));
-    }
-    if (got.size !== want.size || [...want].some((w) => !got.has(w))) {
-      if (listMismatches++ < 3) {
-        failures.push(`${customer} lists [${[...got].join(', ')}] but got 201 for [${[...want].join(', ')}]`);
-      }
+  let mismatches = 0;
+  await inParallel(l.customers.length, 20, async (i) => {
+    const customer = l.customers[i] as string;
+    const want = l.grants.get(customer) ?? new Set<string>();
+    const got = await listAll<{ seller: string; name: string }>(
+      customer,
+      l.tokens.get(customer) ?? (await loginOf(customer)),
+      100,
+    );
+    const names = typeof got === 'string' ? [got] : got.map((g) => `${g.seller}/${g.name}`);
+    if (names.length !== want.size || names.some((n) => !want.has(n))) {
+      if (mismatches++ < 3)
+        failures.push(`${customer} lists [${names.join(', ')}], got 201 for [${[...want].join(', ')}]`);
     }
   });
-  if (!listsChecked) failures.push("checking the customers' lists hit the deadline");
-  if (listMismatches > 3) failures.push(`... ${listMismatches} customers' lists differ from their 201s in all`);
+  if (mismatches > 3) failures.push(`${mismatches} customers' lists differ from their 201s`);
 
-  // MySQL, once the queue drained: exactly the purchases answered 201, and left 0.
-  const drained = await drainQueue(ledger.granted);
-  if (!drained.ok) failures.push(`the queue did not drain to ${ledger.granted} purchases within the deadline`);
+  const drained = await drain(s, consume);
+  if (!drained.ok) failures.push('the queue did not drain within 2 minutes');
   const [rows] = await mysql().query<RowDataPacket[]>(
     'SELECT c.seller, c.name, p.username FROM purchases p JOIN coupons c ON c.id = p.coupon_id',
   );
-  const [total] = await mysql().query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM purchases');
-  if (Number(total[0]?.n) !== ledger.granted) {
-    failures.push(`MySQL holds ${Number(total[0]?.n)} purchases, expected exactly ${ledger.granted}`);
-  }
-  let phantom = 0;
-  for (const r of rows) {
-    if (!ledger.grants.get(r.username as string)?.has(ref(r.seller as string, r.name as string))) phantom++;
-  }
+  if (rows.length !== l.granted) failures.push(`MySQL holds ${rows.length} purchases, expected exactly ${l.granted}`);
+  const phantom = rows.filter((r) => !l.grants.get(r.username)?.has(`${r.seller}/${r.name}`)).length;
   if (phantom > 0) failures.push(`${phantom} purchases in MySQL were never answered 201`);
-  const [lefts] = await mysql().query<RowDataPacket[]>(
-    'SELECT c.seller, c.name, c.amount, c.`left`, COUNT(p.id) AS sold FROM coupons c LEFT JOIN purchases p ON p.coupon_id = c.id GROUP BY c.id',
-  );
-  for (const c of lefts) {
-    const spec = ledger.coupons.get(ref(c.seller as string, c.name as string));
-    const want = spec ? expectedLeft(spec) : -1;
-    if (Number(c.left) !== want || Number(c.amount) - Number(c.sold) !== want) {
-      failures.push(
-        `MySQL coupon ${c.seller}/${c.name}: left ${c.left}, ${c.sold} sold of ${c.amount}; expected left ${want}`,
-      );
-    }
+  const [coupons] = await mysql().query<RowDataPacket[]>('SELECT seller, name, `left` FROM coupons');
+  for (const c of coupons) {
+    const spec = l.coupons.find((x) => x.seller === c.seller && x.name === c.name);
+    if (!spec || Number(c.left) !== left(spec)) failures.push(`MySQL ${c.seller}/${c.name}: left ${c.left}`);
   }
-  if (lefts.length !== ledger.coupons.size)
-    failures.push(`MySQL has ${lefts.length} coupons, expected ${ledger.coupons.size}`);
   const dead = await queueDepth(s, s.dlqUrl);
   if (dead > 0) failures.push(`${dead} messages in the dead-letter queue`);
   return { failures, drainMs: drained.ms };
+}
+
+/** A token for the checks when the workload made none in setup (the plan logs in as it goes). */
+async function loginOf(username: string): Promise<string | undefined> {
+  const r = await invoke('POST', '/api/auth', { body: { username, password: PASSWORD } });
+  return header(r.headers, 'authorization');
 }

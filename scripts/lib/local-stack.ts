@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
-import { type Config, ConfigError, DEV_JWT_SECRET, readConfig } from '../../lib/config';
+import { type Config, ConfigError, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { ensureQueues } from '../../lib/queue/setup';
 
@@ -102,6 +102,20 @@ Addresses come from REDIS_URL and MYSQL_HOST / MYSQL_PORT / MYSQL_USER / MYSQL_P
   process.exit(1);
 }
 
+/**
+ * The embedded SQS emulator (fauxqs), on 127.0.0.1 only: it has no authentication, and anyone who
+ * reaches it can read, delete and inject purchase messages. (`startFauxqs` always binds 0.0.0.0;
+ * its `host` option only names the host in queue URLs, so the app is built and bound here.)
+ */
+export async function startEmbeddedQueue(port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const { buildApp } = await import('fauxqs');
+  const app = buildApp({ logger: false });
+  await app.listen({ port, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('the emulator has no address');
+  return { url: `http://${address.address}:${address.port}`, stop: () => app.close() };
+}
+
 export interface LocalQueue {
   env: Env;
   cfg: Config;
@@ -118,8 +132,7 @@ export async function startQueue(env: Env): Promise<LocalQueue> {
   let stop = async () => {};
   if (!env.SQS_ENDPOINT && !env.QUEUE_URL) {
     const port = configOrExit(env).local.queuePort;
-    const { startFauxqs } = await import('fauxqs');
-    const server = await startFauxqs({ port, logger: false, host: 'localhost' }).catch((e: unknown) => {
+    const emulator = await startEmbeddedQueue(port).catch((e: unknown) => {
       const inUse = e instanceof Error && 'code' in e && e.code === 'EADDRINUSE';
       console.error(
         inUse
@@ -128,9 +141,9 @@ export async function startQueue(env: Env): Promise<LocalQueue> {
       );
       process.exit(1);
     });
-    env.SQS_ENDPOINT = `http://127.0.0.1:${server.port}`;
-    stop = () => server.stop();
-    log(`embedded SQS emulator on ${env.SQS_ENDPOINT}`);
+    env.SQS_ENDPOINT = emulator.url;
+    stop = emulator.stop;
+    log(`embedded SQS emulator listening on ${emulator.url} (loopback only)`);
     if (!['local', 'test'].includes(env.STAGE ?? 'local')) {
       log('warning: the embedded emulator keeps messages in memory; set SQS_ENDPOINT or QUEUE_URL for a durable queue');
     }
@@ -177,9 +190,12 @@ export async function migrateOrExit(cfg: Config): Promise<void> {
   }
 }
 
-/** The environment serverless-offline needs for the local stage. */
+/**
+ * The environment of a local run: the stage defaults to `local`. Secrets are not filled in here:
+ * lib/config.ts gives `local` and `test` their development values, and any other stage must set them.
+ */
 export function localEnv(env: Env): Env {
-  return { ...env, STAGE: env.STAGE ?? 'local', JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET };
+  return { ...env, STAGE: env.STAGE ?? 'local' };
 }
 
 /**

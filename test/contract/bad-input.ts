@@ -115,6 +115,9 @@ const BAD_USERNAMES: [string, string][] = [
   ['Redis hash tag', '"{user}"'],
   ['Redis glob', '"user*"'],
   ['33 characters', JSON.stringify('u'.repeat(33))],
+  ['a dot', '"."'],
+  ['two dots', '".."'],
+  ['dots only', '"....."'],
   ['number', '123'],
   ['true', 'true'],
   ['array', '["admin"]'],
@@ -214,6 +217,10 @@ const registerCases: BadCase[] = [
     [
       ['array', '["customer"]'],
       ['object', '{"$ne":null}'],
+      // Echoing the value once overflowed the call stack (a recursive JSON.stringify): 500.
+      ['4,200 nested arrays', `${'['.repeat(4200)}${']'.repeat(4200)}`],
+      ['4,200 nested objects', `${'{"k":'.repeat(4200)}1${'}'.repeat(4200)}`],
+      ['an array of 10,000 numbers', `[${Array.from({ length: 10_000 }, () => '1').join(',')}]`],
     ] as const
   ).map(([what, kind]) => ({
     route: REGISTER,
@@ -423,6 +430,14 @@ const BAD_NAMES: [string, string][] = [
   ['reversed surrogate pair (escaped)', '"\\ude00\\ud83d"'],
   ['SQL with a slash', `"${SQL}/"`],
   ['Lua with a newline', `${JSON.stringify(LUA).slice(0, -1)}\\n"`],
+  ['a dot', '"."'],
+  ['two dots', '".."'],
+  ['three dots', '"..."'],
+  ['right-to-left override (Cf)', '"\\u202eevil\\u202c"'],
+  ['zero-width space (Cf)', '"zero\\u200bwidth"'],
+  ['zero-width joiner (Cf)', '"a\\u200db"'],
+  ['byte order mark (Cf)', '"\\ufeffbom"'],
+  ['soft hyphen (Cf)', '"soft\\u00adhyphen"'],
 ];
 
 const BAD_AMOUNTS: [string, string | undefined][] = [
@@ -532,6 +547,12 @@ const FORGED_KINDS = [
   'other secret',
   'HS512 instead of HS256',
   'expired',
+  'claims: sub of 40 characters',
+  'claims: sub with a space',
+  'claims: sub in odd unicode',
+  'claims: empty sub',
+  'claims: sub of dots',
+  'claims: kind admin',
 ] as const;
 
 const forged = (f: Record<string, string>, kind: (typeof FORGED_KINDS)[number]) => f[kind] ?? 'missing forged token';

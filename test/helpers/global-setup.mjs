@@ -5,7 +5,7 @@
  * (Plain ES module: the emulator package ships only ES modules.)
  */
 import { createServer } from 'node:net';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 
@@ -51,8 +51,10 @@ export default async function globalSetup() {
   }
 
   if (!process.env.SQS_ENDPOINT) {
-    const server = await startFauxqs({ port: await freePort(), logger: false, host: 'localhost' });
-    process.env.SQS_ENDPOINT = `http://127.0.0.1:${server.port}`;
-    globalThis.__fauxqs = server;
+    // On loopback only, as scripts/lib/local-stack.ts binds it (startFauxqs binds every interface).
+    const app = buildApp({ logger: false });
+    await app.listen({ port: await freePort(), host: '127.0.0.1' });
+    process.env.SQS_ENDPOINT = `http://127.0.0.1:${app.server.address().port}`;
+    globalThis.__fauxqs = { stop: () => app.close() };
   }
 }

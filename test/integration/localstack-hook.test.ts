@@ -1,37 +1,71 @@
 /**
- * The LocalStack init hook, run with the AWS CLI against this run's SQS endpoint (the embedded
- * emulator, or LocalStack itself when SQS_ENDPOINT points at it): it must create the queue and a
- * dead-letter queue with the redrive policy, and running it twice must change nothing.
+ * The LocalStack init hook, without the AWS CLI, Python or Docker. The hook
+ * (localstack/create-queues.py, run by LocalStack's own Python) does not hold the queue settings: it
+ * reads localstack/queues.json. So the test runs that very definition through the project's own
+ * setup code (lib/queue/setup.ts) against this run's SQS endpoint, checks that it is what the
+ * configuration expects, and that the hook reads every field of it and makes the same calls.
+ * What is left unexercised here is the hook's dozen lines of boto3 glue (see localstack/README.md).
  */
-import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readConfig } from '../../lib/config';
+import { ensureQueues, type QueueSpec } from '../../lib/queue/setup';
 
-const hook = join(__dirname, '..', '..', 'localstack', 'create-queues.sh');
-const queueName = `hook-${process.pid}`;
+const DIR = join(__dirname, '..', '..', 'localstack');
+const spec = JSON.parse(readFileSync(join(DIR, 'queues.json'), 'utf8')) as QueueSpec;
+const hook = readFileSync(join(DIR, 'create-queues.py'), 'utf8');
 
-test('localstack/create-queues.sh creates the queue and its DLQ with a redrive policy, idempotently', async () => {
-  const endpoint = process.env.SQS_ENDPOINT ?? '';
-  const env = { ...process.env, SQS_ENDPOINT: endpoint, QUEUE_NAME: queueName, QUEUE_MAX_RECEIVE_COUNT: '4' };
-  for (let run = 0; run < 2; run++) {
-    // Asynchronously: the emulator may run in this very process (jest --runInBand).
-    const { stdout } = await promisify(execFile)('bash', [hook], { env, encoding: 'utf8' });
-    expect(stdout).toMatch(/^created /m);
-  }
-  const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 't', secretAccessKey: 't' } });
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-  const dlq = await sqs.send(new GetQueueUrlCommand({ QueueName: `${queueName}-dlq` }));
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['RedrivePolicy', 'VisibilityTimeout'] }),
-  );
-  const { Attributes: dlqAttributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toEqual({
-    deadLetterTargetArn: dlqAttributes.QueueArn,
-    maxReceiveCount: 4,
+test('queues.json is the queue the application expects by default', () => {
+  const cfg = readConfig({ STAGE: 'local' });
+  expect(spec).toEqual({
+    queueName: cfg.sqs.queueName,
+    dlqName: cfg.sqs.dlqName,
+    visibilityTimeoutSeconds: cfg.local.visibilityTimeoutSeconds,
+    maxReceiveCount: cfg.local.maxReceiveCount,
   });
-  expect(Attributes.VisibilityTimeout).toBe('30');
-  sqs.destroy();
+});
+
+test('the hook reads every field of queues.json, where docker-compose.yml mounts it, and makes the same calls', () => {
+  for (const field of Object.keys(spec)) expect(hook).toContain(`spec["${field}"]`);
+  expect(hook).toContain('open("/etc/localstack/queues.json"');
+  // lib/queue/setup.ts: CreateQueue (DLQ), GetQueueAttributes QueueArn, CreateQueue with the
+  // redrive policy, and on QueueNameExists GetQueueUrl + SetQueueAttributes.
+  for (const call of ['create_queue(', 'get_queue_attributes(', 'get_queue_url(', 'set_queue_attributes(']) {
+    expect(hook).toContain(call);
+  }
+  expect(hook).toContain('"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec["maxReceiveCount"]');
+  expect(hook).toContain('"VisibilityTimeout": str(spec["visibilityTimeoutSeconds"])');
+});
+
+test('the definition creates the queue and its DLQ with the redrive policy, idempotently', async () => {
+  const endpoint = process.env.SQS_ENDPOINT ?? '';
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+  // Names of this run only (LocalStack may be shared); the settings are the file's.
+  const run = {
+    ...spec,
+    queueName: `${spec.queueName}-hook-${process.pid}`,
+    dlqName: `${spec.dlqName}-hook-${process.pid}`,
+  };
+  try {
+    const first = await ensureQueues(sqs, run);
+    const second = await ensureQueues(sqs, run);
+    expect(second).toEqual(first);
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: first.queueUrl,
+        AttributeNames: ['RedrivePolicy', 'VisibilityTimeout'],
+      }),
+    );
+    const { Attributes: dlq = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: first.dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: dlq.QueueArn,
+      maxReceiveCount: spec.maxReceiveCount,
+    });
+    expect(Attributes.VisibilityTimeout).toBe(String(spec.visibilityTimeoutSeconds));
+  } finally {
+    sqs.destroy();
+  }
 });

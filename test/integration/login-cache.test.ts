@@ -135,6 +135,15 @@ test('a login that verified the old hash cannot cache it after the change, even 
   expect(await status(login(s, { username: 'lc_race', password: 'secret123' }))).toBe(401);
 });
 
+test('the marker of a change outlives any login that read the old hash, however short the cache TTL', async () => {
+  await signUp('lc_marker');
+  const brief = new RedisLoginCache(stack.redis, config().auth.jwtSecret, 1);
+  await changePassword(s, 'lc_marker', 'another-secret', brief);
+  const ttl = await stack.redis.ttl(loginCacheKeys.credential('lc_marker'));
+  expect(ttl).toBeGreaterThan(CREDENTIAL_MIN_TTL_SECONDS - 5);
+  expect(ttl).toBeLessThanOrEqual(CREDENTIAL_MIN_TTL_SECONDS);
+});
+
 test('a cached login stops working when the user is removed', async () => {
   await signUp('lc_removed');
   await login(s, { username: 'lc_removed', password: 'secret123' });

@@ -1,6 +1,11 @@
 import { ConfigError, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 
-const PROD = { STAGE: 'prod', JWT_SECRET: 'x'.repeat(32), QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' };
+const PROD = {
+  STAGE: 'prod',
+  JWT_SECRET: 'x'.repeat(32),
+  MYSQL_PASSWORD: 'pw',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+};
 
 function configError(env: Record<string, string | undefined>): ConfigError {
   try {
@@ -31,6 +36,7 @@ describe('defaults', () => {
       password: '',
       database: 'seckill',
       connectionLimit: 10,
+      tls: false,
     });
     expect(c.sqs).toEqual({
       region: 'us-east-1',
@@ -76,6 +82,7 @@ describe('defaults', () => {
       MYSQL_PASSWORD: 'pw',
       MYSQL_DATABASE: 'sale',
       MYSQL_CONNECTION_LIMIT: '50',
+      MYSQL_TLS: 'true',
       QUEUE_PORT: '4566',
       QUEUE_NAME: 'q',
       DLQ_NAME: 'dead',
@@ -107,6 +114,7 @@ describe('defaults', () => {
       password: 'pw',
       database: 'sale',
       connectionLimit: 50,
+      tls: true,
     });
     expect(c.sqs.endpoint).toBe('http://127.0.0.1:4566');
     expect(c.sqs.queueUrl).toBe('http://127.0.0.1:4566/000000000000/q');
@@ -184,8 +192,50 @@ describe('every malformed variable names itself', () => {
     expect(configError({ LOG_LEVEL: 'verbose' }).message).toContain('verbose');
   });
 
-  test('a deployed stage requires JWT_SECRET (no development default)', () => {
-    expect(configError({ ...PROD, JWT_SECRET: undefined }).message).toContain('JWT_SECRET');
+  test('a deployed stage requires JWT_SECRET or JWT_SECRET_PARAMETER where the key is used (no development default)', () => {
+    const c = readConfig({ ...PROD, JWT_SECRET: undefined });
+    expect(() => c.auth.jwtSecret).toThrow(ConfigError);
+    expect(() => c.auth.jwtSecret).toThrow('JWT_SECRET or JWT_SECRET_PARAMETER is required but not set');
+  });
+
+  test('on AWS the secrets may come from SSM parameters instead, filled in once read', () => {
+    const c = readConfig({
+      ...PROD,
+      JWT_SECRET: undefined,
+      JWT_SECRET_PARAMETER: '/seckill/prod/jwt-secret',
+      MYSQL_PASSWORD_PARAMETER: '/seckill/prod/mysql-password',
+    });
+    expect(c.secrets).toEqual({
+      jwtSecretParameter: '/seckill/prod/jwt-secret',
+      mysqlPasswordParameter: '/seckill/prod/mysql-password',
+    });
+    expect(() => c.auth.jwtSecret).toThrow('JWT_SECRET_PARAMETER (/seckill/prod/jwt-secret) has not been loaded');
+    c.auth.jwtSecret = new TextEncoder().encode('k'.repeat(32));
+    expect(new TextDecoder().decode(c.auth.jwtSecret)).toBe('k'.repeat(32));
+    expect(readConfig({}).secrets).toEqual({ jwtSecretParameter: undefined, mysqlPasswordParameter: undefined });
+  });
+
+  test('a Lambda container pools 2 MySQL connections unless told otherwise', () => {
+    expect(readConfig({ ...PROD, AWS_LAMBDA_FUNCTION_NAME: 'f' }).mysql.connectionLimit).toBe(2);
+    expect(readConfig({ ...PROD }).mysql.connectionLimit).toBe(10);
+    expect(
+      readConfig({ ...PROD, AWS_LAMBDA_FUNCTION_NAME: 'f', MYSQL_CONNECTION_LIMIT: '1' }).mysql.connectionLimit,
+    ).toBe(1);
+    expect(configError({ MYSQL_TLS: 'yes' }).message).toContain('MYSQL_TLS');
+  });
+
+  test('a deployed stage requires MYSQL_PASSWORD, set and not empty; local stages default to empty', () => {
+    expect(configError({ ...PROD, MYSQL_PASSWORD: undefined }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, MYSQL_PASSWORD: '' }).message).toMatch(/^MYSQL_PASSWORD is required/);
+    expect(configError({ ...PROD, JWT_SECRET: '' }).message).toMatch(/^JWT_SECRET is required/);
+    expect(readConfig({ STAGE: 'test' }).mysql.password).toBe('');
+    expect(readConfig({ STAGE: 'local', MYSQL_PASSWORD: '' }).mysql.password).toBe('');
+  });
+
+  test('an unresolved CloudFormation reference is not a secret', () => {
+    const ref = '{{resolve:ssm:/seckill/prod/jwt-secret}}';
+    expect(configError({ ...PROD, JWT_SECRET: ref }).message).toBe(`JWT_SECRET is an unresolved reference: ${ref}`);
+    expect(configError({ STAGE: 'local', MYSQL_PASSWORD: '{{resolve:ssm:/x}}' }).message).toMatch(/^MYSQL_PASSWORD/);
   });
 
   test('a deployed stage requires QUEUE_URL', () => {

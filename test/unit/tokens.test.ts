@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
-import { issueToken, tokenFromHeader, verifyToken } from '../../lib/auth/tokens';
+import { createHmac, scrypt } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { issueToken, TokenVerifier, tokenFromHeader, verifyToken, verifyTokenSync } from '../../lib/auth/tokens';
 import { Unauthorized } from '../../lib/errors';
 
 const secret = new TextEncoder().encode('unit-test-secret-of-at-least-32-characters!');
@@ -180,5 +180,158 @@ describe('tokenFromHeader', () => {
   test('a bare "Bearer" is not a token that verifies', async () => {
     await expectRefused(tokenFromHeader('Bearer'));
     await expectRefused(tokenFromHeader('Bearer   '));
+  });
+});
+
+describe('interoperability: jose is the oracle', () => {
+  test('a token signed by jose verifies here', async () => {
+    const token = await new SignJWT({ kind: 'saler' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('Bob_2.x-y')
+      .setJti('jti-1')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(secret);
+    await expect(verifyToken(token, secret)).resolves.toMatchObject({
+      username: 'Bob_2.x-y',
+      kind: 'saler',
+      jti: 'jti-1',
+    });
+    // No `typ` is fine too (it is optional).
+    const bare = await new SignJWT({ kind: 'customer' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setJti('jti-2')
+      .setExpirationTime('5m')
+      .sign(secret);
+    await expect(verifyToken(bare, secret)).resolves.toMatchObject({ username: 'alice', jti: 'jti-2' });
+  });
+
+  test('a token signed here verifies with jose, with the same claims', async () => {
+    const token = await issueToken(alice, secret, 300);
+    const { payload, protectedHeader } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
+    expect(protectedHeader).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(payload).toMatchObject({ sub: 'alice', kind: 'customer' });
+    await expect(jwtVerify(token, otherSecret, { algorithms: ['HS256'] })).rejects.toThrow();
+  });
+
+  test('a CryptoKey is accepted as the secret', async () => {
+    const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    await expect(verifyToken(await issueToken(alice, secret, 60), key)).resolves.toMatchObject({ username: 'alice' });
+  });
+});
+
+describe('claims as registration would accept them (api.md), whatever key signed the token', () => {
+  const claims = (over: Record<string, unknown>) => ({
+    sub: 'alice',
+    kind: 'customer',
+    jti: 'j1',
+    iat: now(),
+    exp: now() + 60,
+    ...over,
+  });
+
+  test.each([
+    ['a sub of 40 characters', { sub: 'u'.repeat(40) }],
+    ['a sub with a space', { sub: 'has space' }],
+    ['a sub in odd unicode', { sub: '\u00dcn\u00efcode' }],
+    ['an empty sub', { sub: '' }],
+    ['a sub of dots', { sub: '..' }],
+    ['a sub with a slash', { sub: 'a/b' }],
+    ['kind admin', { kind: 'admin' }],
+    ['kind seller (an alias on registration only)', { kind: 'seller' }],
+    ['an empty jti', { jti: '' }],
+    ['a jti longer than 64', { jti: 'j'.repeat(65) }],
+    ['a string exp', { exp: String(now() + 60) }],
+    ['a string iat', { iat: String(now()) }],
+    ['an nbf in the future', { nbf: now() + 60 }],
+  ])('refused: %s', async (_label, over) => {
+    await expectRefused(hs256({ alg: 'HS256', typ: 'JWT' }, claims(over)));
+  });
+
+  test('the same claims with a valid sub and kind are accepted (so each case above fails for its flaw)', async () => {
+    await expect(verifyToken(hs256({ alg: 'HS256', typ: 'JWT' }, claims({ nbf: now() })), secret)).resolves.toEqual({
+      username: 'alice',
+      kind: 'customer',
+      jti: 'j1',
+      exp: now() + 60,
+    });
+  });
+});
+
+describe('strict header and encoding', () => {
+  const payload = () => ({ sub: 'alice', kind: 'customer', jti: 'j1', iat: now(), exp: now() + 60 });
+
+  test.each([
+    ['alg HS256 in lower case', { alg: 'hs256' }],
+    ['alg as an array', { alg: ['HS256'] }],
+    ['typ other than JWT', { alg: 'HS256', typ: 'at+jwt' }],
+    ['a crit header', { alg: 'HS256', crit: ['b64'], b64: false }],
+    ['no alg', { typ: 'JWT' }],
+  ])('refused: %s', async (_label, header) => {
+    await expectRefused(hs256(header, payload()));
+  });
+
+  test('four segments, padding or a non-canonical signature are refused', async () => {
+    const token = await issueToken(alice, secret, 60);
+    await expectRefused(`${token}.x`);
+    await expectRefused(`${token}=`);
+    const [h, p, sig = ''] = token.split('.');
+    // 32 bytes in base64url: 43 characters, the last carrying 2 unused bits; set one of them.
+    const last = sig.at(-1) ?? 'A';
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const tweaked = alphabet[alphabet.indexOf(last) ^ 1] ?? 'A';
+    expect(Buffer.from(`${sig.slice(0, -1)}${tweaked}`, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    await expectRefused(`${h}.${p}.${sig.slice(0, -1)}${tweaked}`);
+  });
+
+  test('a payload that is not a JSON object is refused', async () => {
+    const input = `${b64url(JSON.stringify({ alg: 'HS256' }))}.${b64url('[1,2]')}`;
+    const sig = createHmac('sha256', secret).update(input).digest('base64url');
+    await expectRefused(`${input}.${sig}`);
+  });
+
+  test('a token over 2 KB is refused before any work', async () => {
+    await expectRefused(hs256({ alg: 'HS256' }, { ...payload(), pad: 'x'.repeat(2048) }));
+  });
+
+  test('exp exactly now is expired (as jose judges it)', () => {
+    const exp = now() + 10;
+    const token = hs256({ alg: 'HS256' }, { ...payload(), exp });
+    expect(verifyTokenSync(token, secret, (exp - 1) * 1000)).toBeDefined();
+    expect(verifyTokenSync(token, secret, exp * 1000)).toBeUndefined();
+  });
+});
+
+describe('verification never waits for the thread pool', () => {
+  test('tokens verify while scrypt occupies all four libuv threads', async () => {
+    let hashed = 0;
+    const hashes = Array.from(
+      { length: 4 },
+      () =>
+        new Promise<void>((resolve, reject) =>
+          scrypt('pw', 'salt', 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (err) => {
+            hashed++;
+            return err ? reject(err) : resolve();
+          }),
+        ),
+    );
+    const verifier = new TokenVerifier(secret);
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => issueToken(alice, secret, 60)));
+    const callers = await Promise.all(tokens.map((t) => verifier.verify(t)));
+    // Through WebCrypto these would have queued behind the hashes.
+    expect(hashed).toBe(0);
+    expect(callers.every((c) => c.username === 'alice')).toBe(true);
+    await Promise.all(hashes);
+    expect(hashed).toBe(4);
+  });
+
+  test('a verified token is remembered; a bad one is not', async () => {
+    const verifier = new TokenVerifier(secret);
+    const token = await issueToken(alice, secret, 60);
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first);
+    await expect(verifier.verify(`${token}x`)).rejects.toBeInstanceOf(Unauthorized);
+    await expect(verifier.verify(undefined)).rejects.toBeInstanceOf(Unauthorized);
   });
 });

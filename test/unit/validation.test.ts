@@ -23,7 +23,7 @@ const LONE_HIGH = '\uD800';
 const LONE_LOW = '\uDC00';
 
 describe('username', () => {
-  test.each(['a', 'A', '0', '_', '.', '-', 'Alice_01.x-y', 'a'.repeat(32)])('accepts %j', (name) => {
+  test.each(['a', 'A', '0', '_', '-', '.a', 'a..', '-.', 'Alice_01.x-y', 'a'.repeat(32)])('accepts %j', (name) => {
     expect(v.username(name)).toBe(name);
     expect(v.isValidUsername(name)).toBe(true);
   });
@@ -34,6 +34,9 @@ describe('username', () => {
 
   test.each([
     'a'.repeat(33),
+    '.',
+    '..',
+    '.'.repeat(32),
     'has space',
     ' lead',
     'trail ',
@@ -134,7 +137,8 @@ describe('coupon name', () => {
     '}{',
     ']]--',
     '%s %d',
-    '..',
+    '..a',
+    '. .',
     'caf\u00e9',
     'nbsp\u00a0ok',
     'a\\b',
@@ -163,6 +167,14 @@ describe('coupon name', () => {
     ['U+009F (last C1)', 'a\u009f'],
     ['a lone high surrogate', `a${LONE_HIGH}`],
     ['a lone low surrogate', `${LONE_LOW}a`],
+    ['a dot', '.'],
+    ['two dots', '..'],
+    ['dots only', '.'.repeat(60)],
+    ['right-to-left override', '\u202eevil\u202c'],
+    ['zero-width space', 'zero\u200bwidth'],
+    ['zero-width joiner', 'a\u200db'],
+    ['byte order mark', '\ufeffbom'],
+    ['soft hyphen', 'soft\u00adhyphen'],
     ['a number', 5],
     ['an object', { name: 'c1' }],
     ['an array', ['c1']],
@@ -333,5 +345,56 @@ describe('whole bodies', () => {
       () => v.registration({ username: 'bob', password: 12345678, kind: 'customer' }),
       'Password too short.',
     );
+  });
+});
+
+describe('coupon names in NFC', () => {
+  const NFD = 'cafe\u0301';
+  const NFC = 'caf\u00e9';
+
+  test('a name typed in NFD is stored in NFC; both spellings name the same coupon', () => {
+    expect(v.couponName(NFD)).toBe(NFC);
+    expect(v.couponName(NFC)).toBe(NFC);
+    expect(v.normalizeCouponName(NFD)).toBe(NFC);
+    expect(v.normalizeCouponName(NFC)).toBe(NFC);
+  });
+
+  test('a stored name must already be NFC (queue messages, cache)', () => {
+    expect(v.isValidCouponName(NFC)).toBe(true);
+    expect(v.isValidCouponName(NFD)).toBe(false);
+  });
+
+  test('the 60-character limit counts the NFC form', () => {
+    expect(v.couponName('e\u0301'.repeat(60))).toBe('\u00e9'.repeat(60));
+    expectRefused(() => v.couponName('\u00e9'.repeat(61)), 'Invalid coupon name.');
+  });
+
+  test.each([undefined, 5, 'a/b', '..', 'a\u200b', '\ud800'])('%j has no normal form', (value) => {
+    expect(v.normalizeCouponName(value)).toBeUndefined();
+  });
+});
+
+describe('usernames fold to lower case for uniqueness', () => {
+  test('Alice, ALICE and alice are one name', () => {
+    expect(new Set(['Alice', 'ALICE', 'alice'].map(v.foldUsername))).toEqual(new Set(['alice']));
+    expect(v.foldUsername('A_b.C-9')).toBe('a_b.c-9');
+  });
+});
+
+describe('kind: deep or large values are refused without recursion', () => {
+  const nested = (depth: number, open: string, close: string, leaf: string) =>
+    JSON.parse(`${open.repeat(depth)}${leaf}${close.repeat(depth)}`);
+
+  test.each([
+    ['4,200 nested arrays', nested(4200, '[', ']', ''), 'Unexpected value of kind, [...]'],
+    ['100,000 nested arrays', nested(100_000, '[', ']', ''), 'Unexpected value of kind, [...]'],
+    ['4,200 nested objects', nested(4200, '{"k":', '}', '1'), 'Unexpected value of kind, {...}'],
+    ['10,000 elements', Array.from({ length: 10_000 }, () => 1), 'Unexpected value of kind, [...]'],
+  ])('%s', (_label, value, errMsg) => {
+    expectRefused(() => v.kind(value), errMsg);
+  });
+
+  test('small values are still shown as JSON', () => {
+    expectRefused(() => v.kind([[['x']]]), 'Unexpected value of kind, [[["x"]]]');
   });
 });
