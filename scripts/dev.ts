@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSRecord } from 'aws-lambda';
-import { type Poller, startPoller } from '../lib/queue/poller';
 import { log, prepareLocalRun } from './lib/local-stack';
+import { type Poller, startPoller } from './queue/poller';
 
 const SERVICE = 'seckill';
 

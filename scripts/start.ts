@@ -9,13 +9,13 @@ import { config } from '../lib/config';
 import { describe } from '../lib/errors';
 import { logger } from '../lib/logger';
 import { persistPurchases } from '../lib/persist-purchases';
-import { startPoller } from '../lib/queue/poller';
 import { useRestorer } from '../lib/restore-cache';
-import { createApiServer } from '../lib/server/node-server';
 import { closeServices, services } from '../lib/services';
 import { sweepOutbox } from '../lib/sweep-outbox';
 import { rebuildHere } from '../lib/warm-up';
 import { log, prepareLocalRun } from './lib/local-stack';
+import { startPoller } from './queue/poller';
+import { createApiServer } from './server/node-server';
 
 async function primary() {
   const queue = await prepareLocalRun();

@@ -7,8 +7,8 @@
  */
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
-import { httpApiEvent, lambdaContext } from '../../lib/server/invocation';
-import { matchRoute } from '../../lib/server/routes';
+import { httpApiEvent, lambdaContext } from '../server/invocation';
+import { matchRoute } from '../server/routes';
 import { type Kind, lastResponse, type Step, type Workload } from './workloads';
 
 export interface Reply {

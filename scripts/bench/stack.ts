@@ -18,10 +18,10 @@ import { mysql } from '../../lib/clients/mysql';
 import { config, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { persistPurchases } from '../../lib/persist-purchases';
-import { startPoller } from '../../lib/queue/poller';
-import { ensureQueues } from '../../lib/queue/setup';
 import { services } from '../../lib/services';
 import { freePort } from '../lib/ports';
+import { startPoller } from '../queue/poller';
+import { ensureQueues } from '../queue/setup';
 
 export const progress = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 

@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { type Config, ConfigError, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
-import { ensureQueues } from '../../lib/queue/setup';
+import { ensureQueues } from '../queue/setup';
 
 export type Env = Record<string, string | undefined>;
 

@@ -2,7 +2,7 @@
  * One client interface over the API, with two implementations: handlers invoked in-process with
  * API Gateway events, and real HTTP against a running server. The contract suite runs on both.
  */
-import { matchRoute } from '../../lib/server/routes';
+import { matchRoute } from '../../scripts/server/routes';
 import { httpEvent, lambdaContext } from './events';
 
 export interface ApiResponse {

@@ -1,7 +1,7 @@
 /** Typed builders for the events the handlers receive: API Gateway HTTP API (v2) and SQS. */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { httpApiEvent, lambdaContext as invocationContext } from '../../lib/server/invocation';
+import { httpApiEvent, lambdaContext as invocationContext } from '../../scripts/server/invocation';
 
 export interface HttpRequest {
   method: string;

@@ -13,9 +13,9 @@ import { mysql } from '../../lib/clients/mysql';
 import { redis } from '../../lib/clients/redis';
 import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
-import { type Poller, startPoller } from '../../lib/queue/poller';
-import { ensureQueues } from '../../lib/queue/setup';
 import { closeServices, services } from '../../lib/services';
+import { type Poller, startPoller } from '../../scripts/queue/poller';
+import { ensureQueues } from '../../scripts/queue/setup';
 import { lambdaContext, sqsEvent } from './events';
 
 export interface Stack {

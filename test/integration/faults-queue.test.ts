@@ -10,9 +10,9 @@ import { config } from '../../lib/config';
 import { Unavailable } from '../../lib/errors';
 import { grabCoupon } from '../../lib/grab-coupon';
 import { couponKeys } from '../../lib/keys';
-import { ensureQueues } from '../../lib/queue/setup';
 import { type Services, services } from '../../lib/services';
 import { SqsPurchaseQueue } from '../../lib/stores/sqs-purchase-queue';
+import { ensureQueues } from '../../scripts/queue/setup';
 import { client, inProcessApi } from '../helpers/api';
 import {
   observe,

@@ -2,7 +2,7 @@
  * The LocalStack init hook, without the AWS CLI, Python or Docker. The hook
  * (localstack/create-queues.py, run by LocalStack's own Python) does not hold the queue settings: it
  * reads localstack/queues.json. So the test runs that very definition through the project's own
- * setup code (lib/queue/setup.ts) against this run's SQS endpoint, checks that it is what the
+ * setup code (scripts/queue/setup.ts) against this run's SQS endpoint, checks that it is what the
  * configuration expects, and that the hook reads every field of it and makes the same calls.
  * What is left unexercised here is the hook's dozen lines of boto3 glue (see localstack/README.md).
  */
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readConfig } from '../../lib/config';
-import { ensureQueues, type QueueSpec } from '../../lib/queue/setup';
+import { ensureQueues, type QueueSpec } from '../../scripts/queue/setup';
 
 const DIR = join(__dirname, '..', '..', 'localstack');
 const spec = JSON.parse(readFileSync(join(DIR, 'queues.json'), 'utf8')) as QueueSpec;
@@ -29,7 +29,7 @@ test('queues.json is the queue the application expects by default', () => {
 test('the hook reads every field of queues.json, where docker-compose.yml mounts it, and makes the same calls', () => {
   for (const field of Object.keys(spec)) expect(hook).toContain(`spec["${field}"]`);
   expect(hook).toContain('open("/etc/localstack/queues.json"');
-  // lib/queue/setup.ts: CreateQueue (DLQ), GetQueueAttributes QueueArn, CreateQueue with the
+  // scripts/queue/setup.ts: CreateQueue (DLQ), GetQueueAttributes QueueArn, CreateQueue with the
   // redrive policy, and on QueueNameExists GetQueueUrl + SetQueueAttributes.
   for (const call of ['create_queue(', 'get_queue_attributes(', 'get_queue_url(', 'set_queue_attributes(']) {
     expect(hook).toContain(call);

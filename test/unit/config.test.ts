@@ -192,8 +192,14 @@ describe('every malformed variable names itself', () => {
     expect(configError({ LOG_LEVEL: 'verbose' }).message).toContain('verbose');
   });
 
-  test('a deployed stage requires JWT_SECRET or JWT_SECRET_PARAMETER where the key is used (no development default)', () => {
-    const c = readConfig({ ...PROD, JWT_SECRET: undefined });
+  test('a deployed stage requires JWT_SECRET at start, outside Lambda (npm start, npm run dev)', () => {
+    expect(configError({ ...PROD, JWT_SECRET: undefined }).message).toContain(
+      'JWT_SECRET is required when STAGE is "prod"',
+    );
+  });
+
+  test('a deployed Lambda function without the key (it handles no token) fails only where the key is used', () => {
+    const c = readConfig({ ...PROD, JWT_SECRET: undefined, AWS_LAMBDA_FUNCTION_NAME: 'seckill-prod-register' });
     expect(() => c.auth.jwtSecret).toThrow(ConfigError);
     expect(() => c.auth.jwtSecret).toThrow('JWT_SECRET or JWT_SECRET_PARAMETER is required but not set');
   });

@@ -1,5 +1,5 @@
 /** How `npm start` splits a request target: never `new URL()`, which throws on `//` or reads it as a host. */
-import { splitTarget } from '../../lib/server/node-server';
+import { splitTarget } from '../../scripts/server/node-server';
 
 test.each([
   ['/api/health', { path: '/api/health', query: '' }],

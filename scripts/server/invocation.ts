@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { config } from '../config';
+import { config } from '../../lib/config';
 
 export interface HttpApiRequest {
   method: string;

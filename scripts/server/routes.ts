@@ -11,7 +11,7 @@ import { handler as listCoupons } from '../../functions/list-coupons';
 import { handler as login } from '../../functions/login';
 import { handler as logout } from '../../functions/logout';
 import { handler as register } from '../../functions/register';
-import type { HttpResult } from '../http/response';
+import type { HttpResult } from '../../lib/http/response';
 
 export type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 

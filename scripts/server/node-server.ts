@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorResponse } from '../http/handler';
-import { type HttpResult, json } from '../http/response';
-import { MAX_BODY_BYTES } from '../validation';
+import { errorResponse } from '../../lib/http/handler';
+import { type HttpResult, json } from '../../lib/http/response';
+import { MAX_BODY_BYTES } from '../../lib/validation';
 import { httpApiEvent, lambdaContext } from './invocation';
 import { type Match, matchRoute } from './routes';
 
