@@ -85,6 +85,8 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
         QUEUE_URL: stack.queueUrl,
         PASSWORD_HASH: 'scrypt',
         SCRYPT_LOG_N: '15',
+        // serverless.yml gives the HTTP functions 8 s; the sweeper's age must exceed it there too.
+        OUTBOX_RESEND_AFTER_MS: '60000',
       });
     }, 240_000);
 
