@@ -13,6 +13,13 @@
  */
 import { ServerBusy } from '../errors';
 
+/**
+ * What a task is assumed to take until one has been timed (argon2id at the default setting takes
+ * 6-10 ms of one core): a fresh process admits a burst as a warm one would, and a waiter whose
+ * guess was wrong still gets its 503 when `maxWaitMs` passes.
+ */
+const FIRST_GUESS_MS = 10;
+
 interface Waiter {
   start: () => void;
   timer: NodeJS.Timeout;
@@ -27,7 +34,7 @@ export interface LaneOptions {
 export class HashLane {
   private running = 0;
   private readonly waiting: Waiter[] = [];
-  /** Moving average of a task's duration, ms (0 until the first task ends). */
+  /** Moving average of a task's duration, ms (0 until the first task ends: then FIRST_GUESS_MS). */
   private averageMs = 0;
 
   constructor(private readonly options: LaneOptions) {}
@@ -60,8 +67,7 @@ export class HashLane {
     const { concurrency, queue, maxWaitMs } = this.options;
     if (this.running < concurrency && this.waiting.length === 0) return true;
     const rounds = Math.floor(this.waiting.length / concurrency) + 1;
-    // Until a task has been timed, one round of waiters at most.
-    const expectedMs = this.averageMs === 0 ? (rounds > 1 ? Number.POSITIVE_INFINITY : 0) : rounds * this.averageMs;
+    const expectedMs = rounds * (this.averageMs || FIRST_GUESS_MS);
     return this.waiting.length < queue && expectedMs <= maxWaitMs;
   }
 

@@ -101,10 +101,10 @@ test('runIfIdle runs only when a lane is free now, and never waits', async () =>
   await holder;
 });
 
-test('before any task was timed, one round of waiters at most', async () => {
-  const lane = new HashLane({ concurrency: 2, queue: 100, maxWaitMs: 10_000 });
+test('before any task was timed, a task is assumed to take 10 ms', async () => {
+  const lane = new HashLane({ concurrency: 1, queue: 100, maxWaitMs: 50 });
   const g = gate();
-  const admitted = [lane.run(g.task), lane.run(g.task), lane.run(g.task), lane.run(g.task)];
+  const admitted = Array.from({ length: 6 }, () => lane.run(g.task)); // 1 running, 5 waiting: 5 x 10 ms
   await expect(lane.run(g.task)).rejects.toBeInstanceOf(ServerBusy);
   g.open();
   await Promise.all(admitted);
