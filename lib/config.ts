@@ -98,6 +98,8 @@ export interface Config {
     consumerBatchWindowMs: number;
     /** HTTP worker processes of `npm start`. */
     serverWorkers: number;
+    /** `npm start`: one log line per request. */
+    accessLog: boolean;
     /** `npm start`: a client must send all its headers within this time (slow clients). */
     headersTimeoutMs: number;
     /** `npm start`: a client must send its whole request within this time. */
@@ -341,6 +343,7 @@ export function readConfig(env: Env): Config {
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
       serverWorkers,
+      accessLog: bool(env, 'ACCESS_LOG', true),
       headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
       requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     },

@@ -35,15 +35,13 @@ async function primary() {
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
     if (code === PORT_IN_USE) {
-      console.error(
-        `[seckill] port ${cfg.local.httpPort} is in use (another npm start?): stop that process, or set HTTP_PORT.`,
-      );
+      logger.error(`port ${cfg.local.httpPort} is in use (another npm start?): stop that process, or set HTTP_PORT.`);
       void shutdown(1);
       return;
     }
     if (!listening.has(worker.id)) {
       // A worker that dies before it serves would die again: stop rather than re-fork forever.
-      console.error(`[seckill] a server worker exited (${code}) before it listened; stopping.`);
+      logger.error(`a server worker exited (${code}) before it listened; stopping.`);
       void shutdown(1);
       return;
     }
@@ -112,7 +110,7 @@ function worker() {
 
 if (cluster.isPrimary) {
   primary().catch((e: unknown) => {
-    console.error(e);
+    logger.error('npm start failed', { error: describe(e) });
     process.exit(1);
   });
 } else {

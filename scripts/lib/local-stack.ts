@@ -9,18 +9,20 @@ import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { type Config, ConfigError, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
+import { logger } from '../../lib/logger';
 import { ensureQueues } from '../queue/setup';
 
 export type Env = Record<string, string | undefined>;
 
-export const log = (line: string) => console.log(`[seckill] ${line}`);
+/** The runners' own lines go through the one logger, as JSON lines like everything else the process writes. */
+export const log = (line: string) => logger.info(line);
 
 export function configOrExit(env: Env): Config {
   try {
     return readConfig(env);
   } catch (e: unknown) {
     if (e instanceof ConfigError) {
-      console.error(`[seckill] configuration error: ${e.message}`);
+      logger.error(`configuration error: ${e.message}`);
       process.exit(2);
     }
     throw e;
@@ -93,12 +95,12 @@ export async function requireServices(env: Env): Promise<Config> {
       if (down.length === 0) return cfg;
     }
   }
-  console.error(`[seckill] cannot reach ${down.join(' and ')}.
-Start them, then run this command again:
-  with Docker:      docker compose up -d          (Redis 7, MySQL 8 and LocalStack, see docker-compose.yml)
-  without Docker:   redis-server --daemonize yes --port 6379 --save "" --appendonly no
-                    and a MySQL 8 or MariaDB server on 127.0.0.1:3306
-Addresses come from REDIS_URL and MYSQL_HOST / MYSQL_PORT / MYSQL_USER / MYSQL_PASSWORD.`);
+  logger.error(`cannot reach ${down.join(' and ')}: start them, then run this command again`, {
+    withDocker: 'docker compose up -d (Redis 7, MySQL 8 and LocalStack, see docker-compose.yml)',
+    withoutDocker:
+      'redis-server --daemonize yes --port 6379 --save "" --appendonly no, and a MySQL 8 or MariaDB server on 127.0.0.1:3306',
+    settings: 'REDIS_URL, MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD',
+  });
   process.exit(1);
 }
 
@@ -134,10 +136,10 @@ export async function startQueue(env: Env): Promise<LocalQueue> {
     const port = configOrExit(env).local.queuePort;
     const emulator = await startEmbeddedQueue(port).catch((e: unknown) => {
       const inUse = e instanceof Error && 'code' in e && e.code === 'EADDRINUSE';
-      console.error(
+      logger.error(
         inUse
-          ? `[seckill] port ${port} for the embedded SQS emulator is in use (another npm run dev?). Stop it, or set QUEUE_PORT.`
-          : `[seckill] the embedded SQS emulator did not start: ${String(e)}`,
+          ? `port ${port} for the embedded SQS emulator is in use (another npm run dev?). Stop it, or set QUEUE_PORT.`
+          : `the embedded SQS emulator did not start: ${String(e)}`,
       );
       process.exit(1);
     });
@@ -185,7 +187,7 @@ export async function migrateOrExit(cfg: Config): Promise<void> {
   try {
     await migrate(cfg.mysql, (line) => log(line));
   } catch (e: unknown) {
-    console.error(`[seckill] migration failed: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`migration failed: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse, S
 import type { Duplex } from 'node:stream';
 import { errorResponse } from '../../lib/http/handler';
 import { type HttpResult, json } from '../../lib/http/response';
+import { logger } from '../../lib/logger';
 import { MAX_BODY_BYTES } from '../../lib/validation';
 import { httpApiEvent, lambdaContext } from './invocation';
 import { type Match, matchRoute } from './routes';
@@ -119,6 +120,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** One log line per request: method, target, status, milliseconds. */
+  accessLog: boolean;
 }
 
 export function createApiServer(limits: ServerLimits): Server {
@@ -132,6 +135,7 @@ export function createApiServer(limits: ServerLimits): Server {
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     (req, res) => {
+      if (limits.accessLog) logAccess(req, res);
       handle(req, res).catch((e: unknown) => {
         if (!res.headersSent) send(res, errorResponse(e));
         else res.destroy();
@@ -140,6 +144,19 @@ export function createApiServer(limits: ServerLimits): Server {
   );
   server.on('clientError', answerClientError);
   return server;
+}
+
+function logAccess(req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  res.once('close', () => {
+    logger.info('request', {
+      method: req.method,
+      target: req.url,
+      status: res.statusCode,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      client: req.socket.remoteAddress,
+    });
+  });
 }
 
 const CLIENT_ERRORS: Record<number, string> = {

@@ -294,7 +294,10 @@ describe('npm start refuses to start without what a deployed stage needs', () =>
       expect(code).not.toBeNull();
       const lines = output.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^\\[seckill\\] configuration error: ${name} is required`));
+      expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+        level: 'error',
+        message: expect.stringMatching(new RegExp(`^configuration error: ${name} is required`)),
+      });
     },
     120_000,
   );
@@ -317,8 +320,8 @@ describe('npm start on a taken port', () => {
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(60_000);
     const complaints = output.split('\n').filter((l) => l.includes('is in use'));
-    expect(complaints).toEqual([
-      `[seckill] port ${port} is in use (another npm start?): stop that process, or set HTTP_PORT.`,
+    expect(complaints.map((l) => JSON.parse(l).message)).toEqual([
+      `port ${port} is in use (another npm start?): stop that process, or set HTTP_PORT.`,
     ]);
     expect(output).not.toMatch(/starting another/);
   }, 120_000);
