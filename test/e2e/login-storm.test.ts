@@ -87,6 +87,9 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
         SCRYPT_LOG_N: '15',
         // serverless.yml gives the HTTP functions 8 s; the sweeper's age must exceed it there too.
         OUTBOX_RESEND_AFTER_MS: '60000',
+        // startServer waits for the runner's "consumer polling" line, which is logged at info.
+        LOG_LEVEL: 'info',
+        ACCESS_LOG: 'false',
       });
     }, 240_000);
 
