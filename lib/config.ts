@@ -66,6 +66,18 @@ export interface Config {
     jwtSecret: Uint8Array;
     tokenTtlSeconds: number;
     scryptLogN: number;
+    /** The slow hash new passwords get; a stored hash of another kind or a lower cost is replaced at the next login. */
+    passwordHash: PasswordHashSetting;
+    /** Hash computations one process runs at once (the rest wait in a short queue, then get 503 busy). */
+    hashConcurrency: number;
+    /** Most hash computations waiting for a lane; past it, 503 busy at once. */
+    hashQueue: number;
+    /** Longest wait for a lane; a computation that cannot start by then gets 503 busy. */
+    hashMaxWaitMs: number;
+    /** How long a verified username and password are remembered in Redis; 0 turns the login cache off. */
+    loginCacheTtlSeconds: number;
+    /** Key material of the login cache's MACs; undefined: derived from the JWT secret. */
+    loginCacheKey: Uint8Array | undefined;
   };
   outbox: {
     /** An outbox entry older than this is re-sent by the sweeper. Must exceed the grab's longest send. */
@@ -110,6 +122,10 @@ export interface Config {
     lockTtlMs: number;
   };
 }
+
+export type PasswordHashSetting =
+  | { algorithm: 'argon2id'; memoryKiB: number; timeCost: number; parallelism: number }
+  | { algorithm: 'scrypt'; logN: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -246,6 +262,42 @@ export function readConfig(env: Env): Config {
   }
 
   const cluster = bool(env, 'REDIS_CLUSTER', false);
+  const scryptLogN = int(env, 'SCRYPT_LOG_N', 15, 10, 20);
+  const algorithm = str(env, 'PASSWORD_HASH', 'argon2id');
+  if (algorithm !== 'argon2id' && algorithm !== 'scrypt') {
+    throw new ConfigError(`PASSWORD_HASH must be argon2id or scrypt, got "${algorithm}"`);
+  }
+  const passwordHash: PasswordHashSetting =
+    algorithm === 'scrypt'
+      ? { algorithm, logN: scryptLogN }
+      : {
+          algorithm,
+          memoryKiB: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
+          timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
+          parallelism: 1,
+        };
+  // Hashing runs on libuv's thread pool (node:crypto scrypt and @node-rs/argon2 alike): leave one of
+  // its threads to DNS lookups, file reads and WebCrypto, and leave the cores that the processes of
+  // `npm start` share enough room for their event loops (a starved loop answers even 503s late).
+  const serverWorkers = int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256);
+  const threadPool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  const coresPerProcess = Math.floor(availableParallelism() / serverWorkers);
+  const defaultLanes = Math.max(1, Math.min(threadPool - 1, coresPerProcess));
+  const hashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', defaultLanes, 1, 1024);
+  // A login waits for a lane, then makes at most two Redis round trips (look up, remember) besides
+  // its hash and its MySQL query: the wait may not eat the handler's time.
+  const hashMaxWaitMs = int(env, 'PASSWORD_HASH_MAX_WAIT_MS', 250, 1, 60_000);
+  if (hashMaxWaitMs + 2 * budget.commandTimeoutMs + HANDLER_MARGIN_MS > budget.handlerTimeoutMs / 2) {
+    throw new ConfigError(
+      `PASSWORD_HASH_MAX_WAIT_MS (${hashMaxWaitMs}) + 2 x REDIS_COMMAND_TIMEOUT_MS + ${HANDLER_MARGIN_MS} ms must ` +
+        `stay within half of HANDLER_TIMEOUT_MS (${budget.handlerTimeoutMs}), leaving the rest to the hash and MySQL`,
+    );
+  }
+  const loginCacheKey = env.LOGIN_CACHE_KEY ? env.LOGIN_CACHE_KEY : undefined;
+  if (loginCacheKey !== undefined && loginCacheKey.length < 32) {
+    throw new ConfigError('LOGIN_CACHE_KEY must be at least 32 characters');
+  }
+
   const logLevel = str(env, 'LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
@@ -304,7 +356,13 @@ export function readConfig(env: Env): Config {
         jwtSecret = value;
       },
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
-      scryptLogN: int(env, 'SCRYPT_LOG_N', 15, 10, 20),
+      scryptLogN,
+      passwordHash,
+      hashConcurrency,
+      hashQueue: int(env, 'PASSWORD_HASH_QUEUE', 100, 0, 100_000),
+      hashMaxWaitMs,
+      loginCacheTtlSeconds: int(env, 'LOGIN_CACHE_TTL_SECONDS', 600, 0, 86_400),
+      loginCacheKey: loginCacheKey === undefined ? undefined : new TextEncoder().encode(loginCacheKey),
     },
     outbox: { resendAfterMs },
     restore: {
@@ -319,7 +377,7 @@ export function readConfig(env: Env): Config {
       maxReceiveCount: int(env, 'QUEUE_MAX_RECEIVE_COUNT', 5, 1, 1000),
       consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 100, 1, 10_000),
       consumerBatchWindowMs: int(env, 'CONSUMER_BATCH_WINDOW_MS', 200, 0, 300_000),
-      serverWorkers: int(env, 'SERVER_WORKERS', availableParallelism(), 1, 256),
+      serverWorkers,
       accessLog: bool(env, 'ACCESS_LOG', true),
       headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
       requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),

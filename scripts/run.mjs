@@ -29,7 +29,7 @@ buildSync({
   target: 'node20',
   format: 'cjs',
   sourcemap: 'inline',
-  external: ['fauxqs', 'esbuild', 'osls', 'serverless-offline'],
+  external: ['fauxqs', 'esbuild', 'osls', 'serverless-offline', '@node-rs/argon2'],
   loader: { '.lua': 'text' },
   logLevel: 'warning',
 });

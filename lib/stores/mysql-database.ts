@@ -83,6 +83,20 @@ export class MysqlDatabase implements Database {
       : undefined;
   }
 
+  async updatePasswordHash(username: string, newHash: string, expectedHash?: string) {
+    const [result] =
+      expectedHash === undefined
+        ? await this.pool.query<ResultSetHeader>('UPDATE users SET password_hash = ? WHERE username = ?', [
+            newHash,
+            username,
+          ])
+        : await this.pool.query<ResultSetHeader>(
+            'UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?',
+            [newHash, username, expectedHash],
+          );
+    return result.affectedRows === 1;
+  }
+
   async insertCoupon(seller: string, c: NewCoupon) {
     try {
       const [result] = await this.pool.query<ResultSetHeader>(

@@ -134,6 +134,11 @@ export interface Database {
   insertUser(user: UserRecord): Promise<boolean>;
   deleteUser(username: string): Promise<void>;
   findUser(username: string): Promise<UserRecord | undefined>;
+  /**
+   * Replaces a user's password hash; with `expectedHash`, only if the stored hash is still that one
+   * (a rehash must not overwrite a password changed meanwhile). Resolves whether a row changed.
+   */
+  updatePasswordHash(username: string, newHash: string, expectedHash?: string): Promise<boolean>;
   /** Resolves undefined when the seller already has a coupon of that name. */
   insertCoupon(seller: string, coupon: NewCoupon): Promise<Coupon | undefined>;
   deleteCoupon(id: number): Promise<void>;

@@ -15,6 +15,9 @@ process.env.QUEUE_NAME = `seckill-test-${worker}-${run}`;
 delete process.env.QUEUE_URL;
 delete process.env.DLQ_URL;
 process.env.SCRYPT_LOG_N ??= '10';
+// The cheapest argon2id the configuration allows (the default setting is tested through readConfig).
+process.env.ARGON2_MEMORY_KIB ??= '1024';
+process.env.ARGON2_TIME_COST ??= '1';
 // A short time budget, validated as in production (lib/config.ts): 4 x 500 + 2 x 500 + 300 <= 3500.
 process.env.REDIS_COMMAND_TIMEOUT_MS ??= '500';
 process.env.SQS_SEND_TIMEOUT_MS ??= '500';
