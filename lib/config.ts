@@ -235,8 +235,9 @@ export function readConfig(env: Env): Config {
   if (!queueUrl) throw new ConfigError('QUEUE_URL is required when SQS_ENDPOINT is not set');
 
   const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.IS_OFFLINE;
-  const jwtSecretParameter = env.JWT_SECRET_PARAMETER || undefined;
-  const mysqlPasswordParameter = env.MYSQL_PASSWORD_PARAMETER || undefined;
+  // A value given explicitly wins over an SSM parameter (a deployed stage run locally).
+  const jwtSecretParameter = (!env.JWT_SECRET && env.JWT_SECRET_PARAMETER) || undefined;
+  const mysqlPasswordParameter = (!env.MYSQL_PASSWORD && env.MYSQL_PASSWORD_PARAMETER) || undefined;
   // A deployed Lambda function reads its secrets from SSM at container start (the *_PARAMETER
   // settings), or does not use them at all: there a secret is required where it is first used.
   // Every other process (npm start, npm run dev, scripts) needs them at start, outside local/test.

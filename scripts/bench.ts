@@ -40,7 +40,6 @@ const USAGE = `usage: npm run bench -- [flags]
   --customers=N (200, quick 100)  --sellers=N (5)  --coupons=N per seller (10, quick 2)
   --hot-customers=N (2000, quick 500)  --hot-amount=N (100)  --soldout-rounds=N (5, quick 2)
   --plan-customers=N   customers of the plan (200, quick 20; rows = customers x coupons)
-  --plan-scrypt-log-n=N password cost of the plan's users (default 15, the production default)
   --ceiling-n=N        redis-benchmark calls per path (200000, quick 20000)
   --redis-db=N         the bench's Redis database on REDIS_URL's server (default 14)
   --database=NAME      the bench's MySQL database (default <MYSQL_DATABASE>_bench)
@@ -48,16 +47,7 @@ const USAGE = `usage: npm run bench -- [flags]
 
 function options(argv: string[]) {
   const strings = ['only', 'workloads', 'inflight', 'customers', 'sellers', 'coupons', 'hot-customers', 'hot-amount'];
-  strings.push(
-    'plan-customers',
-    'soldout-rounds',
-    'plan-scrypt-log-n',
-    'ceiling-n',
-    'redis-db',
-    'database',
-    'workers',
-    'out',
-  );
+  strings.push('plan-customers', 'soldout-rounds', 'ceiling-n', 'redis-db', 'database', 'workers', 'out');
   const spec = Object.fromEntries(strings.map((name) => [name, { type: 'string' as 'string' | 'boolean' }]));
   Object.assign(spec, { quick: { type: 'boolean' }, help: { type: 'boolean' } });
   const values = parseArgs({ args: argv, strict: true, options: spec }).values as Record<string, string | boolean>;
@@ -98,7 +88,6 @@ function options(argv: string[]) {
     only: list('only', PHASES),
     workloads: list('workloads', WORKLOADS),
     soldoutRounds: int('soldout-rounds', quick ? 2 : 5, 0),
-    planCost: int('plan-scrypt-log-n', 15, 10, 20),
     ceilingN: int('ceiling-n', quick ? 20_000 : 200_000, 1000),
     redisDb: int('redis-db', 14, 0, 15),
     database,
@@ -152,8 +141,6 @@ async function runTarget(o: Options, stack: Stack, target: 'inprocess' | Target)
     target === 'inprocess'
       ? undefined
       : await startServer(stack, target, {
-          // The plan's users verify at their own cost; the servers never rehash to a cheaper one.
-          SCRYPT_LOG_N: String(o.planCost),
           ...(o.workers ? { SERVER_WORKERS: String(o.workers) } : {}),
         });
   if (server) progress(`${target}: ready on ${server.url} after ${server.startupSeconds} s`);
@@ -195,18 +182,8 @@ async function runTarget(o: Options, stack: Stack, target: 'inprocess' | Target)
         await measure(w);
         if (o.soldoutRounds > 0) await measure(await hot(o.sizes, o.soldoutRounds, w.ledger));
       }
-      if (name === 'plan') {
-        // The plan measures logins: its users get the production password cost, in this process too
-        // (config() is memoized; setup elsewhere stays cheap).
-        const auth = config().auth;
-        const setupCost = auth.scryptLogN;
-        auth.scryptLogN = o.planCost;
-        try {
-          await measure(await originalPlan(o.sizes));
-        } finally {
-          auth.scryptLogN = setupCost;
-        }
-      }
+      // The plan measures logins: its users are hashed with the production setting (the default).
+      if (name === 'plan') await measure(await originalPlan(o.sizes));
     }
   } finally {
     if (server) await stop(server.child);
@@ -398,7 +375,7 @@ async function main(): Promise<number> {
       phases: o.only,
       workloads: o.workloads,
       sizes: o.sizes,
-      planScryptLogN: o.planCost,
+      passwordHash: config().auth.passwordHash,
       node: process.version,
       cpus: availableParallelism(),
       cpuModel: cpus()[0]?.model,

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSRecord } from 'aws-lambda';
+import type { Config } from '../lib/config';
 import { log, prepareLocalRun } from './lib/local-stack';
 import { type Poller, startPoller } from './queue/poller';
 
@@ -32,6 +33,30 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
   });
 }
 
+/** serverless.yml's parameters for a deployed stage run locally: this machine's, no SSM. */
+function localParams(cfg: Config, jwtSecret: string, lambdaPort: number): string[] {
+  const params: Record<string, string> = {
+    jwtSecret,
+    mysqlPassword: cfg.mysql.password,
+    redisUrl: cfg.redis.url,
+    redisCluster: String(cfg.redis.cluster),
+    mysqlHost: cfg.mysql.host,
+    mysqlPort: String(cfg.mysql.port),
+    mysqlUser: cfg.mysql.user,
+    mysqlDatabase: cfg.mysql.database,
+    mysqlTls: String(cfg.mysql.tls),
+    queueUrl: cfg.sqs.queueUrl,
+    dlqUrl: cfg.sqs.dlqUrl,
+    sqsEndpoint: cfg.sqs.endpoint ?? '',
+    lambdaEndpoint: `http://127.0.0.1:${lambdaPort}`,
+  };
+  // An empty value is not a parameter osls accepts: the stage's default stands for it. The secrets'
+  // SSM names stay too, but a value given explicitly wins over a parameter (lib/config.ts).
+  return Object.entries(params)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `--param=${name}=${value}`);
+}
+
 async function main() {
   const queue = await prepareLocalRun();
   const cfg = queue.cfg;
@@ -53,11 +78,9 @@ async function main() {
       // One module instance per handler, shared by concurrent requests, as a warm Lambda container
       // reuses its clients; worker threads would cold-start a copy per concurrent request.
       '--useInProcess',
-      // serverless.yml takes a deployed stage's secrets from SSM through CloudFormation, which
-      // serverless-offline does not run: hand it the ones the configuration checked instead.
-      ...(['local', 'test'].includes(stage)
-        ? []
-        : [`--param=jwtSecret=${queue.env.JWT_SECRET ?? ''}`, `--param=mysqlPassword=${cfg.mysql.password}`]),
+      // A deployed stage's settings come from command-line parameters and SSM, which
+      // serverless-offline does not read: hand it the ones this run's configuration checked instead.
+      ...(['local', 'test'].includes(stage) ? [] : localParams(cfg, queue.env.JWT_SECRET ?? '', lambdaPort)),
       ...process.argv.slice(2),
     ],
     // The hot handlers reach restoreCache through serverless-offline's Lambda endpoint.

@@ -176,6 +176,10 @@ function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
   }
   const status = e.code === 'HPE_HEADER_OVERFLOW' ? 431 : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const body = JSON.stringify({ errMsg: CLIENT_ERRORS[status] });
+  // Lingering close: read what the client is still sending (a huge header) for a moment, so the
+  // kernel does not answer it with a reset that would discard the answer before the client reads it.
+  socket.on('data', () => {});
+  setTimeout(() => socket.destroy(), 1000).unref();
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -24,7 +24,9 @@ export async function startServer(
     ...(process.env as Record<string, string>),
     HTTP_PORT: String(httpPort),
     LAMBDA_PORT: String(httpPort + 1),
-    LOG_LEVEL: 'warn',
+    // The runner announces itself (where it listens, the consumer) at info; no access lines in tests.
+    LOG_LEVEL: 'info',
+    ACCESS_LOG: 'false',
     ESBUILD_WORK_FOLDER: `.esbuild-worker-${worker}`,
     ...extraEnv,
   };
