@@ -8,7 +8,7 @@ module.exports = {
     '^.+\\.lua$': '<rootDir>/test/helpers/lua-transform.cjs',
   },
   // jose and middy ship only ES modules: let swc turn it into CommonJS like the project's code.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@middy)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@middy|@seriousme)/)'],
   moduleFileExtensions: ['ts', 'js', 'json', 'lua', 'cjs'],
   globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',

@@ -10,12 +10,15 @@ import { handler as health } from '../../functions/health';
 import { handler as listCoupons } from '../../functions/list-coupons';
 import { handler as login } from '../../functions/login';
 import { handler as logout } from '../../functions/logout';
+import { handler as openapi } from '../../functions/openapi';
 import { handler as register } from '../../functions/register';
 import type { HttpResult } from '../../lib/http/response';
 
 export type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 
 interface Route {
+  /** `METHOD /path/{param}`: API Gateway's route key, the same in serverless.yml. */
+  key: string;
   method: string;
   pattern: RegExp;
   params: string[];
@@ -30,7 +33,13 @@ function route(method: string, template: string, handler: unknown): Route {
     params.push(name);
     return SEGMENT;
   });
-  return { method, pattern: new RegExp(`^${source}$`), params, handler: handler as HttpLambda };
+  return {
+    key: `${method} ${template}`,
+    method,
+    pattern: new RegExp(`^${source}$`),
+    params,
+    handler: handler as HttpLambda,
+  };
 }
 
 export const ROUTES: Route[] = [
@@ -41,6 +50,7 @@ export const ROUTES: Route[] = [
   route('GET', '/api/users/{username}/coupons', listCoupons),
   route('PATCH', '/api/users/{username}/coupons/{name}', grabCoupon),
   route('GET', '/api/health', health),
+  route('GET', '/api/openapi.json', openapi),
 ];
 
 export interface Match {

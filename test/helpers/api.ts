@@ -4,6 +4,7 @@
  */
 import { matchRoute } from '../../scripts/server/routes';
 import { httpEvent, lambdaContext } from './events';
+import { checkAgainstOpenApi } from './openapi-check';
 
 export interface ApiResponse {
   status: number;
@@ -82,8 +83,15 @@ export function httpApi(baseUrl: string): Api {
   };
 }
 
-/** Convenience calls over any `Api`. */
-export function client(api: Api) {
+/** Convenience calls over any `Api`; every answer is checked against docs/openapi.json. */
+export function client(unchecked: Api) {
+  const api: Api = {
+    async request(method, target, init) {
+      const res = await unchecked.request(method, target, init);
+      checkAgainstOpenApi(method, target, res);
+      return res;
+    },
+  };
   const auth = (token?: string): Record<string, string> => (token === undefined ? {} : { authorization: token });
   return {
     api,
