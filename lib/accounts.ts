@@ -3,6 +3,7 @@ import { hashPassword, spendVerificationTime, verifyPassword } from './auth/pass
 import { type Caller, issueToken, tokenFromHeader, verifyToken } from './auth/tokens';
 import { config } from './config';
 import { BadRequest, Unauthorized } from './errors';
+import { checkLoginThrottle, recordFailedLogin } from './login-throttle';
 import type { Services } from './services';
 import type { Kind } from './validation';
 import * as validate from './validation';
@@ -24,7 +25,22 @@ export async function register(s: Services, body: Record<string, unknown>): Prom
 
 const LOGIN_FAILED = () => new Unauthorized('Invalid username or password.', { kind: '' });
 
-export async function login(s: Services, body: Record<string, unknown>): Promise<{ token: string; kind: Kind }> {
+/** @param address the client's address, for login throttling (lib/login-throttle.ts). */
+export async function login(
+  s: Services,
+  body: Record<string, unknown>,
+  address = '',
+): Promise<{ token: string; kind: Kind }> {
+  await checkLoginThrottle(s.cache, body.username, address);
+  try {
+    return await verifyLogin(s, body);
+  } catch (e: unknown) {
+    if (e instanceof Unauthorized) await recordFailedLogin(s.cache, body.username, address);
+    throw e;
+  }
+}
+
+async function verifyLogin(s: Services, body: Record<string, unknown>): Promise<{ token: string; kind: Kind }> {
   const { auth } = config();
   const { username, password } = body;
   if (typeof username !== 'string' || typeof password !== 'string') throw LOGIN_FAILED();

@@ -266,7 +266,16 @@ describe('load-coupon', () => {
   test('writes exactly the coupon fields, with no holders and no outbox', async () => {
     const c = await coupon({ amount: 4, stock: 0, description: '' });
     expect(await state(c)).toEqual({
-      info: { id: String(c.id), amount: '4', left: '4', stock: '0', description: '' },
+      info: {
+        id: String(c.id),
+        amount: '4',
+        left: '4',
+        stock: '0',
+        description: '',
+        paused: '0',
+        startsAt: '',
+        endsAt: '',
+      },
       holders: [],
       outbox: {},
     });
@@ -282,17 +291,30 @@ describe('load-coupon', () => {
       k.info,
       k.holders,
       k.outbox,
+      k.stats,
       c.id,
       9,
       7,
       11,
       "new ' desc",
+      '0',
+      '',
+      '',
       'dave',
       'erin',
     );
     expect(result).toBe(1);
     expect(await state(c)).toEqual({
-      info: { id: String(c.id), amount: '9', left: '7', stock: '11', description: "new ' desc" },
+      info: {
+        id: String(c.id),
+        amount: '9',
+        left: '7',
+        stock: '11',
+        description: "new ' desc",
+        paused: '0',
+        startsAt: '',
+        endsAt: '',
+      },
       holders: ['dave', 'erin'],
       outbox: {},
     });
@@ -306,7 +328,7 @@ describe('load-coupon', () => {
     const c = await coupon({ amount: 3000 });
     const k = couponKeys(c.seller, c.name);
     const holders = Array.from({ length: 2501 }, (_, i) => `h${i}`);
-    await stack.redis.loadCoupon(k.info, k.holders, k.outbox, c.id, 3000, 499, 1, '', ...holders);
+    await stack.redis.loadCoupon(k.info, k.holders, k.outbox, k.stats, c.id, 3000, 499, 1, '', '0', '', '', ...holders);
     expect(await stack.redis.scard(k.holders)).toBe(2501);
     expect(await stack.redis.sismember(k.holders, 'h2500')).toBe(1);
     expect(await grab(c, 'h0')).toEqual({ outcome: 'already-owned' });
