@@ -127,11 +127,12 @@ export class MysqlDatabase implements Database {
         return undefined;
       }
       if (change.action === 'amount') {
-        await conn.query('UPDATE coupons SET amount = amount + ?, `left` = `left` + ? WHERE id = ?', [
-          change.add,
-          change.add,
-          id,
-        ]);
+        // An amount cannot go below 0 (it is unsigned): such a change takes back more than is left,
+        // which the live state refuses too; it then changes nothing here either.
+        await conn.query(
+          'UPDATE coupons SET amount = amount + ?, `left` = `left` + ? WHERE id = ? AND CAST(amount AS SIGNED) + ? >= 0',
+          [change.add, change.add, id, change.add],
+        );
       } else {
         await conn.query('UPDATE coupons SET paused = ? WHERE id = ?', [change.action === 'pause' ? 1 : 0, id]);
       }
