@@ -6,7 +6,7 @@ module.exports = {
   transform: {
     // Text imports, as esbuild's text loader makes them in bundles (serverless.yml, scripts/run.mjs).
     '^.+\\.(lua|html|css)$': '<rootDir>/test/helpers/lua-transform.cjs',
-    '^.+(\\.browser\\.js|uPlot\\.iife\\.min\\.js)$': '<rootDir>/test/helpers/lua-transform.cjs',
+    '^.+(\\.page-script\\.js|uPlot\\.iife\\.min\\.js)$': '<rootDir>/test/helpers/lua-transform.cjs',
     '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   // jose and middy ship only ES modules: let swc turn it into CommonJS like the project's code.

@@ -8,8 +8,8 @@ import uplotJs from 'uplot/dist/uPlot.iife.min.js';
 import uplotCss from 'uplot/dist/uPlot.min.css';
 import { httpHandler } from '../lib/http/handler';
 import { asset, json } from '../lib/http/response';
-import appJs from '../lib/sale-page/app.browser.js';
 import appCss from '../lib/sale-page/app.css';
+import appJs from '../lib/sale-page/app.page-script.js';
 import page from '../lib/sale-page/index.html';
 
 const FILES: Record<string, { type: string; body: string }> = {

@@ -13,7 +13,7 @@ declare module '*.css' {
   const source: string;
   export default source;
 }
-declare module '*.browser.js' {
+declare module '*.page-script.js' {
   const source: string;
   export default source;
 }

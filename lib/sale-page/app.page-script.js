@@ -10,6 +10,7 @@
     seller: sessionStorage.getItem('seckill.seller') || '',
     coupons: new Map(),
     listedAt: 0,
+    refreshing: false,
   };
 
   async function call(method, path, body) {
@@ -100,11 +101,18 @@
     card.querySelector('.pause').addEventListener('click', () => control(name, 'pause'));
     card.querySelector('.resume').addEventListener('click', () => control(name, 'resume'));
     $('coupons').append(card);
-    const chart = new uPlot(
+    // Registered before the chart is drawn, so a failure below never adds the card twice.
+    const entry = { card, chart: undefined, history: [] };
+    state.coupons.set(name, entry);
+    entry.chart = new uPlot(
       {
         width: Math.max(300, card.clientWidth - 24),
         height: 200,
-        scales: { x: { time: true }, n: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        scales: {
+          x: { time: true },
+          n: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+          rate: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+        },
         series: [
           {},
           { label: 'left', scale: 'n', stroke: '#2563eb', width: 2 },
@@ -116,7 +124,6 @@
       [[], [], [], []],
       card.querySelector('.chart'),
     );
-    state.coupons.set(name, { card, chart, history: [] });
   }
 
   async function control(name, action) {
@@ -168,11 +175,13 @@
       while (h < entry.history.length && entry.history[h][0] < x + 1) last = entry.history[h++][1];
       return last;
     });
-    entry.chart.setData([xs, lefts, s.perSecond.map((p) => p.granted), s.perSecond.map((p) => p.rejected)]);
+    entry.chart?.setData([xs, lefts, s.perSecond.map((p) => p.granted), s.perSecond.map((p) => p.rejected)]);
   }
 
   async function refresh() {
-    if (!state.token) return;
+    // One refresh at a time: a slow answer must not make the next tick list (and add) coupons twice.
+    if (!state.token || state.refreshing) return;
+    state.refreshing = true;
     try {
       if (Date.now() - state.listedAt > LIST_EVERY_MS) {
         await listCoupons();
@@ -184,6 +193,8 @@
     } catch (e) {
       showError(String(e.message || e));
       $('error').dataset.kind = 'refresh';
+    } finally {
+      state.refreshing = false;
     }
   }
 
