@@ -305,8 +305,12 @@ export function readConfig(env: Env): Config {
     sale: {
       soldOutMemoryMs: int(env, 'SOLD_OUT_MEMORY_MS', 1000, 0, 1000),
       grabLimits: {
-        perCustomer: rateLimit(env, 'GRAB_RATE_PER_CUSTOMER', 'GRAB_BURST_PER_CUSTOMER'),
-        perAddress: rateLimit(env, 'GRAB_RATE_PER_ADDRESS', 'GRAB_BURST_PER_ADDRESS'),
+        perCustomer: rateLimit(int(env, 'GRAB_RATE_PER_CUSTOMER', 0, 0, 1_000_000), (fallback) =>
+          int(env, 'GRAB_BURST_PER_CUSTOMER', fallback, 1, 1_000_000),
+        ),
+        perAddress: rateLimit(int(env, 'GRAB_RATE_PER_ADDRESS', 0, 0, 1_000_000), (fallback) =>
+          int(env, 'GRAB_BURST_PER_ADDRESS', fallback, 1, 1_000_000),
+        ),
       },
     },
     loginThrottle: {
@@ -322,10 +326,9 @@ export function readConfig(env: Env): Config {
   };
 }
 
-/** A grab rate limit: requests per second (0 = none) and a burst (requests at once, default the rate). */
-function rateLimit(env: Env, rateName: string, burstName: string): { rate: number; burst: number } {
-  const rate = int(env, rateName, 0, 0, 1_000_000);
-  return { rate, burst: int(env, burstName, Math.max(1, rate), 1, 1_000_000) };
+/** A grab rate limit: requests per second (0 = none) and a burst (requests at once, by default the rate). */
+function rateLimit(rate: number, burst: (fallback: number) => number): { rate: number; burst: number } {
+  return { rate, burst: burst(Math.max(1, rate)) };
 }
 
 const SEND_ATTEMPTS = 2;
