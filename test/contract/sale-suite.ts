@@ -336,7 +336,8 @@ export function describeSaleContract(label: string, setup: () => ContractTarget)
         expectJson(await send(undefined, seller.username, 'mine'), 401, notAuthorized);
         expectJson(await send('garbage', seller.username, 'mine'), 401, notAuthorized);
         // Token checks come before anything else, the body included.
-        expectJson(await send(undefined, seller.username, 'nope', 'not json'), 401, notAuthorized);
+        if (method === 'POST')
+          expectJson(await send(undefined, seller.username, 'nope', 'not json'), 401, notAuthorized);
         const onlySellers = { errMsg: 'Only sellers can manage coupons.' };
         expectJson(await send(customer.token, seller.username, 'mine'), 401, onlySellers);
         expectJson(await send(customer.token, customer.username, 'nope'), 401, onlySellers);
