@@ -65,18 +65,19 @@ export async function controlCoupon(
       if (live === 'not-found') throw new Unavailable('The sale is being restored. Retry shortly.');
       return live;
     },
-    undo: async () => {
+    // The commit failed: put the live state back as it was.
+    undo: async (live) => {
       if (change.action === 'amount') {
         await s.cache.controlCoupon(owner, name, { action: 'amount', add: -change.add }, true);
       } else {
-        await s.cache.controlCoupon(owner, name, { action: change.action === 'pause' ? 'resume' : 'pause' });
+        await s.cache.controlCoupon(owner, name, { action: live.wasPaused ? 'pause' : 'resume' });
       }
     },
   });
   if (applied === undefined) throw NOT_FOUND();
   // Stock may have come back: this container stops answering sold-out from memory at once.
   if (change.action === 'amount' && change.add > 0) forgetSoldOut(owner, name);
-  return control === 'amount' ? applied : undefined;
+  return control === 'amount' ? { amount: applied.amount, left: applied.left } : undefined;
 }
 
 export interface StatsAnswer {

@@ -10,7 +10,8 @@ ARGV[3]  "1" to apply an amount change whatever is left (undoing an earlier chan
 ARGV[4]  the largest amount allowed
 
 Returns
-  {1, amount, left}  applied: the values right after the change
+  {1, amount, left, paused}  applied: the values right after the change, and whether the coupon
+                     was paused before it (1 or 0), so that a change can be undone exactly
   {0}                not found: Redis does not know the coupon
   {-1, amount, left} too many: taking back more than is left; nothing changed
   {-2, amount, left} too big: the amount would exceed the largest allowed; nothing changed
@@ -18,6 +19,7 @@ Returns
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0}
 end
+local wasPaused = redis.call('HGET', KEYS[1], 'paused') == '1' and 1 or 0
 if ARGV[1] == 'pause' then
   redis.call('HSET', KEYS[1], 'paused', '1')
 elseif ARGV[1] == 'resume' then
@@ -40,4 +42,4 @@ else
   return redis.error_reply('ERR unknown control ' .. ARGV[1])
 end
 local state = redis.call('HMGET', KEYS[1], 'amount', 'left')
-return {1, tonumber(state[1]), tonumber(state[2])}
+return {1, tonumber(state[1]), tonumber(state[2]), wasPaused}

@@ -124,7 +124,7 @@ export class RedisSaleCache implements SaleCache {
 
   async controlCoupon(seller: string, name: string, change: CouponChange, force = false) {
     const add = change.action === 'amount' ? change.add : 0;
-    const [code, amount, left] = await this.redis.controlCoupon(
+    const [code, amount, left, wasPaused] = await this.redis.controlCoupon(
       couponKeys(seller, name).info,
       change.action,
       add,
@@ -134,7 +134,7 @@ export class RedisSaleCache implements SaleCache {
     if (code === 0) return 'not-found' as const;
     if (code === -1) return 'too-many' as const;
     if (code === -2) return 'too-big' as const;
-    return { amount: Number(amount), left: Number(left) };
+    return { amount: Number(amount), left: Number(left), wasPaused: wasPaused === 1 };
   }
 
   async couponStats(seller: string, name: string): Promise<CouponStats | undefined> {

@@ -115,7 +115,8 @@ export interface SaleCache {
   /** Adds counts of answers given without Redis (the sold-out memory) to the coupon's counters. */
   addStats(seller: string, name: string, outcome: StatOutcome, perSecond: [number, number][]): Promise<void>;
   /**
-   * Applies a seller's control to the live coupon (lua/control-coupon.lua): its new amount and left;
+   * Applies a seller's control to the live coupon (lua/control-coupon.lua): its new amount and left
+   * and whether it was paused before;
    * 'too-many' when an amount change would take back more than is left, 'too-big' when it would
    * raise the amount past 1,000,000 (nothing changed), or 'not-found'. `force` applies an amount
    * change whatever it leaves (undoing an earlier change).
@@ -125,7 +126,7 @@ export interface SaleCache {
     name: string,
     change: CouponChange,
     force?: boolean,
-  ): Promise<{ amount: number; left: number } | 'too-many' | 'too-big' | 'not-found'>;
+  ): Promise<{ amount: number; left: number; wasPaused: boolean } | 'too-many' | 'too-big' | 'not-found'>;
   /** The coupon's live state and counters, or undefined when Redis does not know it. */
   couponStats(seller: string, name: string): Promise<CouponStats | undefined>;
   /**
