@@ -3,7 +3,7 @@ import { authenticate } from '../lib/authenticate';
 import { HttpError } from '../lib/errors';
 import { grabCoupon } from '../lib/grab-coupon';
 import { deadlineOf, httpHandler } from '../lib/http/handler';
-import { header } from '../lib/http/request';
+import { clientAddress, header } from '../lib/http/request';
 import { json, noContent } from '../lib/http/response';
 import { metrics, publishMetrics } from '../lib/metrics';
 import { saleServices } from '../lib/sale-services';
@@ -14,11 +14,12 @@ export const handler = httpHandler(async (event, context) => {
   const deadline = deadlineOf(context);
   try {
     const caller = await authenticate(s, header(event, 'authorization'), deadline);
-    const outcome = await grabCoupon(s, caller, username, name, deadline);
+    const outcome = await grabCoupon(s, caller, username, name, deadline, clientAddress(event));
     metrics.grab(outcome, username, name);
     return outcome === 'granted' ? json(201, {}) : noContent({ 'X-Seckill-Reason': outcome });
   } catch (e: unknown) {
-    metrics.grab(e instanceof HttpError && e.status < 500 ? 'refused' : 'failed', username, name);
+    const refusal = e instanceof HttpError && e.status === 429 ? 'rate-limited' : 'refused';
+    metrics.grab(e instanceof HttpError && e.status < 500 ? refusal : 'failed', username, name);
     throw e;
   }
 }).use(publishMetrics());

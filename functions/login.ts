@@ -1,11 +1,11 @@
 /** POST /api/auth */
 import { login } from '../lib/accounts';
 import { httpHandler } from '../lib/http/handler';
-import { jsonBody } from '../lib/http/request';
+import { clientAddress, jsonBody } from '../lib/http/request';
 import { json } from '../lib/http/response';
 import { services } from '../lib/services';
 
 export const handler = httpHandler(async (event) => {
-  const { token, kind } = await login(services(), jsonBody(event, { kind: '' }));
+  const { token, kind } = await login(services(), jsonBody(event, { kind: '' }), clientAddress(event));
   return json(200, { kind }, { Authorization: token });
 });

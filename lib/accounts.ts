@@ -13,6 +13,7 @@ import { type Caller, issueToken, tokenFromHeader, verifyToken } from './auth/to
 import { config } from './config';
 import { BadRequest, describe, ServerBusy, Unauthorized } from './errors';
 import { logger } from './logger';
+import { checkLoginThrottle, recordFailedLogin } from './login-throttle';
 import type { Services } from './services';
 import type { Kind } from './validation';
 import * as validate from './validation';
@@ -35,21 +36,41 @@ export async function register(s: Services, body: Record<string, unknown>): Prom
 const LOGIN_FAILED = () => new Unauthorized('Invalid username or password.', { kind: '' });
 
 /**
+ * Login throttling first (lib/login-throttle.ts: per username and per client address), then the
+ * login itself; a 401 counts as a failed attempt.
+ * @param address the client's address (API Gateway's sourceIp, the socket's peer locally).
+ */
+export async function login(
+  s: Services,
+  body: Record<string, unknown>,
+  address = '',
+  cache: LoginCache = loginCache(),
+): Promise<{ token: string; kind: Kind }> {
+  await checkLoginThrottle(s.cache, body.username, address);
+  try {
+    return await verifyLogin(s, body, cache);
+  } catch (e: unknown) {
+    if (e instanceof Unauthorized) await recordFailedLogin(s.cache, body.username, address);
+    throw e;
+  }
+}
+
+/**
  * A login answered from the login cache when this exact username and password were verified
  * recently (one Redis round trip, no MySQL, no slow hash); otherwise verified against MySQL's slow
  * hash, which is then remembered (lib/auth/login-cache.ts) and upgraded if the setting moved on.
  * A wrong password never matches the cache, so every failure pays the full verification.
  */
-export async function login(
+async function verifyLogin(
   s: Services,
   body: Record<string, unknown>,
-  cache: LoginCache = loginCache(),
+  cache: LoginCache,
 ): Promise<{ token: string; kind: Kind }> {
   const { auth } = config();
   const { username, password } = body;
   if (typeof username !== 'string' || typeof password !== 'string') throw LOGIN_FAILED();
-  // Login throttling (api.md "Fair access") hooks in here, before both paths, so a cached password
-  // is throttled like any other; a failure is counted where `loginFailed` is thrown below.
+  // Throttling (in login() above) comes before both paths, so a cached password is throttled like
+  // any other; a failure is counted there when `loginFailed` is thrown below.
   const known = validate.isValidUsername(username);
   const cached = known ? await cachedLogin(cache, username, password) : { kind: undefined, reachable: true };
   const cachedKind = cached.kind;

@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type { GrabLimits } from './stores/types';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -114,6 +115,20 @@ export interface Config {
    * timeout is validated to fit inside it, so a handler always answers before the platform kills it.
    */
   handlerTimeoutMs: number;
+  /** Operating a sale (api.md, "Fair access"; docs/ARCHITECTURE.md, "Operating a sale"). */
+  sale: {
+    /** How long a container answers `204 sold-out` from memory after seeing a coupon sold out; 0 = never. */
+    soldOutMemoryMs: number;
+    /** Grab rate limits; a rate of 0 means no limit (the default). */
+    grabLimits: GrabLimits;
+  };
+  loginThrottle: {
+    windowMs: number;
+    /** Failed logins of one username within the window before its logins get 429. */
+    perUsername: number;
+    /** Failed logins from one (non-loopback) client address within the window before its logins get 429. */
+    perAddress: number;
+  };
   warmup: {
     /** How long a rebuild waits for in-flight grabs before it trusts the queue's counters. */
     graceMs: number;
@@ -384,12 +399,33 @@ export function readConfig(env: Env): Config {
       requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     },
     handlerTimeoutMs: budget.handlerTimeoutMs,
+    sale: {
+      soldOutMemoryMs: int(env, 'SOLD_OUT_MEMORY_MS', 1000, 0, 1000),
+      grabLimits: {
+        perCustomer: rateLimit(int(env, 'GRAB_RATE_PER_CUSTOMER', 0, 0, 1_000_000), (fallback) =>
+          int(env, 'GRAB_BURST_PER_CUSTOMER', fallback, 1, 1_000_000),
+        ),
+        perAddress: rateLimit(int(env, 'GRAB_RATE_PER_ADDRESS', 0, 0, 1_000_000), (fallback) =>
+          int(env, 'GRAB_BURST_PER_ADDRESS', fallback, 1, 1_000_000),
+        ),
+      },
+    },
+    loginThrottle: {
+      windowMs: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86_400) * 1000,
+      perUsername: int(env, 'LOGIN_FAILURES_PER_USERNAME', 5, 1, 1_000_000),
+      perAddress: int(env, 'LOGIN_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
+    },
     warmup: {
       graceMs: budget.graceMs,
       drainTimeoutMs: int(env, 'WARMUP_DRAIN_TIMEOUT_MS', 20_000, 0, 600_000),
       lockTtlMs: int(env, 'WARMUP_LOCK_TTL_MS', 60_000, 1000, 600_000),
     },
   };
+}
+
+/** A grab rate limit: requests per second (0 = none) and a burst (requests at once, by default the rate). */
+function rateLimit(rate: number, burst: (fallback: number) => number): { rate: number; burst: number } {
+  return { rate, burst: burst(Math.max(1, rate)) };
 }
 
 const SEND_ATTEMPTS = 2;

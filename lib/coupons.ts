@@ -2,7 +2,7 @@
 import type { Caller } from './auth/tokens';
 import { BadRequest, Unauthorized } from './errors';
 import type { Services } from './services';
-import type { SaleCache } from './stores/types';
+import type { Coupon, SaleCache } from './stores/types';
 import * as validate from './validation';
 import { PAGE_SIZE } from './validation';
 
@@ -27,8 +27,32 @@ export async function createCoupon(
 }
 
 export type CouponListing =
-  | { name: string; amount: number; left: number; stock: number; description: string }
+  | {
+      name: string;
+      amount: number;
+      left: number;
+      stock: number;
+      description: string;
+      startsAt?: string;
+      endsAt?: string;
+      paused?: true;
+    }
   | { name: string; seller: string; stock: number; description: string };
+
+/** A seller's coupon as listed: the window and the pause flag only when they apply (api.md). */
+function sellerListing(c: Coupon): CouponListing {
+  const { name, amount, left, stock, description } = c;
+  return {
+    name,
+    amount,
+    left,
+    stock,
+    description,
+    ...(c.startsAt != null && { startsAt: new Date(c.startsAt).toISOString() }),
+    ...(c.endsAt != null && { endsAt: new Date(c.endsAt).toISOString() }),
+    ...(c.paused && { paused: true as const }),
+  };
+}
 
 /** One page of a seller's coupons (anyone logged in) or of a customer's holdings (only their own). */
 export async function listCoupons(
@@ -43,7 +67,7 @@ export async function listCoupons(
   const offset = (page - 1) * PAGE_SIZE;
   if (kind === 'saler') {
     const coupons = await s.cache.sellerCoupons(owner, offset, PAGE_SIZE);
-    return coupons.map(({ name, amount, left, stock, description }) => ({ name, amount, left, stock, description }));
+    return coupons.map(sellerListing);
   }
   if (owner !== caller.username) throw new Unauthorized('Cannot check other customer.', { data: [] });
   const held = await s.cache.holdings(owner, offset, PAGE_SIZE);

@@ -36,6 +36,13 @@ export class PayloadTooLarge extends HttpError {
   }
 }
 
+/** A limit of "Fair access" (api.md) refused the request: 429 with Retry-After. */
+export class TooManyRequests extends HttpError {
+  constructor(errMsg: string, retryAfterSeconds: number, extra?: ExtraBody) {
+    super(429, errMsg, extra, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
+
 /** A dependency (Redis, MySQL, the queue) failed; nothing was changed. */
 export class Unavailable extends HttpError {
   constructor(errMsg: string, retryAfterSeconds = 1) {

@@ -6,16 +6,22 @@
  * released, leaving a tombstone for its request id that makes the consumer drop its message should
  * it reach the queue after all, and the caller gets 503: nothing taken. If the process dies in
  * between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
+ *
+ * The same script checks the grab rate limits, the pause flag and the sale window and counts the
+ * answer (stats), so a refused grab is still one Redis round trip besides the session check. A
+ * coupon this container saw sold out within the last second is answered from memory, without
+ * Redis (lib/sold-out-memory.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from './auth/tokens';
 import { config } from './config';
-import { DependencyError, describe, Unauthorized, Unavailable } from './errors';
+import { DependencyError, describe, TooManyRequests, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
 import { metrics } from './metrics';
 import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
+import { countFromMemory, knownSoldOut, rememberSoldOut } from './sold-out-memory';
 import type { GrabResult, ReleaseResult } from './stores/types';
 import { isValidUsername, normalizeCouponName } from './validation';
 
@@ -26,11 +32,15 @@ interface Grab {
   name: string;
   username: string;
   requestId: string;
+  /** The client's address ('' when unknown): the per-address rate limit's key. */
+  address: string;
 }
 
 /**
  * @param deadline epoch milliseconds by which the handler must have answered: late steps that are
  *   not needed for the answer are abandoned then.
+ * @param address the client's address (API Gateway's sourceIp), for the per-address rate limit.
+ * @throws TooManyRequests when a configured rate limit refuses the grab.
  */
 export async function grabCoupon(
   s: SaleServices,
@@ -38,14 +48,19 @@ export async function grabCoupon(
   seller: string | undefined,
   rawName: string | undefined,
   deadline = Date.now() + config().handlerTimeoutMs,
-): Promise<GrabOutcome> {
+  address = '',
+): Promise<Exclude<GrabOutcome, 'rate-limited'>> {
   if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
   // Names are stored in NFC: the path's spelling is normalized the same way.
   const name = normalizeCouponName(rawName);
   if (!isValidUsername(seller) || name === undefined) return 'not-found';
 
-  const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID() };
   const grabbedAtMs = Date.now();
+  if (knownSoldOut(seller, name, grabbedAtMs)) {
+    countFromMemory(s.cache, seller, name, grabbedAtMs);
+    return 'sold-out';
+  }
+  const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID(), address };
   let result = await takeCoupon(s, grab, grabbedAtMs, deadline);
   // Redis may have lost its data after this request's session check: "not found" is only an
   // answer from a warm cache (one more round trip, on this rare outcome only).
@@ -53,6 +68,8 @@ export async function grabCoupon(
     await awaitWarmCache(s.cache, deadline);
     result = await takeCoupon(s, grab, grabbedAtMs, deadline);
   }
+  if (result.outcome === 'rate-limited') throw new TooManyRequests('Too many requests.', result.retryAfterSeconds);
+  if (result.outcome === 'sold-out') rememberSoldOut(seller, name, grabbedAtMs);
   if (result.outcome !== 'granted') return result.outcome;
 
   const { waitReplicas, waitTimeoutMs } = config().redis;
@@ -113,7 +130,15 @@ export async function grabCoupon(
 
 async function takeCoupon(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
   try {
-    return await s.cache.grab(grab.seller, grab.name, grab.username, grab.requestId, grabbedAtMs);
+    return await s.cache.grab(
+      grab.seller,
+      grab.name,
+      grab.username,
+      grab.requestId,
+      grabbedAtMs,
+      grab.address,
+      config().sale.grabLimits,
+    );
   } catch (e: unknown) {
     // The script may have run before the connection failed: undo it, if it did.
     await release(s, grab, 'the grab script failed', e, deadline);

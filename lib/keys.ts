@@ -12,11 +12,28 @@ export interface CouponKeys {
   outbox: string;
   /** set of `<username>|<requestId>` of released grabs (tombstones): their messages never become purchases. */
   released: string;
+  /** hash: outcome -> answers to grabs counted since the coupon was created. */
+  stats: string;
+  /** hash: a ring of the last 128 seconds' answers (lua/grab-coupon.lua). */
+  seconds: string;
+  /** string with expiry: a customer's grab rate limit state, in the coupon's slot. */
+  customerRate: (username: string) => string;
+  /** string with expiry: a client address's grab rate limit state, in the coupon's slot. */
+  addressRate: (address: string) => string;
 }
 
 export function couponKeys(seller: string, name: string): CouponKeys {
   const tag = `coupon:{${seller}/${name}}`;
-  return { info: `${tag}:info`, holders: `${tag}:holders`, outbox: `${tag}:outbox`, released: `${tag}:released` };
+  return {
+    info: `${tag}:info`,
+    holders: `${tag}:holders`,
+    outbox: `${tag}:outbox`,
+    released: `${tag}:released`,
+    stats: `${tag}:stats`,
+    seconds: `${tag}:seconds`,
+    customerRate: (username) => `${tag}:rate:c:${username}`,
+    addressRate: (address) => `${tag}:rate:a:${address}`,
+  };
 }
 
 /** `<seller>/<name>`, the member of the coupon registry. */
@@ -36,6 +53,10 @@ export const keys = {
   sellerCoupons: (seller: string) => `user:{${seller}}:coupons`,
   /** sorted set: the customer's coupons (JSON snapshots), scored by grab time. */
   customerHoldings: (customer: string) => `user:{${customer}}:held`,
+  /** sorted set with expiry: failed logins of a username (folded) within the window. */
+  loginFailuresOfUser: (folded: string) => `login:fail:u:{${folded}}`,
+  /** sorted set with expiry: failed logins from a client address within the window. */
+  loginFailuresOfAddress: (address: string) => `login:fail:a:{${address}}`,
   /** string with TTL: present while the token id is revoked. */
   revokedToken: (jti: string) => `revoked:${jti}`,
   /** set of every coupon's `<seller>/<name>`: the sweeper walks it to find pending outboxes. */

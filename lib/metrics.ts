@@ -16,7 +16,17 @@ import { config } from './config';
 export const NAMESPACE = 'Seckill';
 
 /** The grab's outcomes, plus `refused` (4xx: bad token, a seller) and `failed` (5xx). */
-export type GrabMetricOutcome = 'granted' | 'sold-out' | 'already-owned' | 'not-found' | 'refused' | 'failed';
+export type GrabMetricOutcome =
+  | 'granted'
+  | 'sold-out'
+  | 'already-owned'
+  | 'not-found'
+  | 'paused'
+  | 'not-started'
+  | 'ended'
+  | 'rate-limited'
+  | 'refused'
+  | 'failed';
 
 interface Sinks {
   /** Metrics with the `service` dimension only. */

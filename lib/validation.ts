@@ -153,7 +153,67 @@ export function page(value: string | undefined): number {
   return Math.max(1, n);
 }
 
-export interface NewCoupon {
+// RFC 3339 as api.md narrows it: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * A sale-window timestamp in epoch milliseconds (a fraction finer than milliseconds is cut, as
+ * MySQL's DATETIME(3) keeps it), or undefined when it is not of that form or not a real date and
+ * time (no 30 February, no leap second, offsets up to 23:59).
+ */
+export function parseTimestamp(value: string): number | undefined {
+  const m = TIMESTAMP.exec(value);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetHours = m[8] ? 0 : Number(m[10]);
+  const offsetMinutes = m[8] ? 0 : Number(m[11]);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return undefined;
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Date.UTC maps years 0-99 to 1900-1999: set the year exactly.
+  const date = new Date(local);
+  date.setUTCFullYear(year);
+  const sign = m[9] === '-' ? -1 : 1;
+  const utc = date.getTime() - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  // Outside what toISOString() writes as YYYY-MM-DD (and DATETIME stores): refused.
+  return utc >= Date.UTC(1000, 0, 1) && utc <= Date.UTC(9999, 11, 31, 23, 59, 59, 999) ? utc : undefined;
+}
+
+export interface SaleWindow {
+  /** Epoch milliseconds, or null when the coupon has no start (it sells from its creation). */
+  startsAt: number | null;
+  /** Epoch milliseconds, or null when the coupon has no end. */
+  endsAt: number | null;
+}
+
+const WINDOW_WRONG = 'Sale window wrong format.';
+
+function windowEdge(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  const ms = typeof value === 'string' ? parseTimestamp(value) : undefined;
+  if (ms === undefined) throw new BadRequest(WINDOW_WRONG);
+  return ms;
+}
+
+export function saleWindow(body: Record<string, unknown>): SaleWindow {
+  const startsAt = windowEdge(body.startsAt);
+  const endsAt = windowEdge(body.endsAt);
+  if (startsAt !== null && endsAt !== null && endsAt <= startsAt) throw new BadRequest(WINDOW_WRONG);
+  return { startsAt, endsAt };
+}
+
+/** The window is optional here: a coupon without one is on sale from its creation, for good. */
+export interface NewCoupon extends Partial<SaleWindow> {
   name: string;
   amount: number;
   stock: number;
@@ -166,7 +226,24 @@ export function newCoupon(body: Record<string, unknown>): NewCoupon {
     amount: amount(body.amount),
     description: description(body.description),
     stock: stock(body.stock),
+    ...saleWindow(body),
   };
+}
+
+export const MAX_AMOUNT = 1_000_000;
+
+/**
+ * The `add` of an amount change: a non-zero integer, as a JSON number or a string of digits with an
+ * optional leading `-`. Whether it fits (amount at most 1,000,000, no more taken back than is left)
+ * depends on the coupon's live state, checked where it is applied.
+ */
+export function amountChange(value: unknown): number {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^-?\d{1,16}$/.test(value)) n = Number(value);
+  else throw new BadRequest('Amount field wrong format.');
+  if (!Number.isSafeInteger(n) || n === 0 || n > MAX_AMOUNT) throw new BadRequest('Amount field wrong format.');
+  return n;
 }
 
 export interface Credentials {

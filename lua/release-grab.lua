@@ -8,12 +8,14 @@ KEYS[1]  coupon:{<seller>/<name>}:info      hash: id, amount, left, stock, descr
 KEYS[2]  coupon:{<seller>/<name>}:holders   set of usernames
 KEYS[3]  coupon:{<seller>/<name>}:outbox    hash: username -> "<grabbedAtMs>|<requestId>[|c]"
 KEYS[4]  coupon:{<seller>/<name>}:released  tombstones of released grabs: "<username>|<requestId>"
+KEYS[5]  coupon:{<seller>/<name>}:stats     hash: outcome -> answers; a released grab was not a 201
 ARGV[1]  username
 ARGV[2]  request id of the grab to undo
 ARGV[3]  tombstone lifetime, seconds (longer than the queue keeps a message)
 
 Returns
-  1  released: outbox entry removed, holder removed, left incremented, tombstone written
+  1  released: outbox entry removed, holder removed, left incremented, tombstone written, the
+     grab no longer counted as granted
   2  stands: the consumer already claimed the grab (its message was in the queue), or the customer
      holds the coupon by a record that came back from MySQL; nothing changed
   0  nothing held: the grab is gone from Redis (data lost); the tombstone is written all the same
@@ -26,6 +28,7 @@ if pending and string.sub(pending, -#mine) == mine then
   redis.call('HINCRBY', KEYS[1], 'left', 1)
   redis.call('SADD', KEYS[4], ARGV[1] .. '|' .. ARGV[2])
   redis.call('EXPIRE', KEYS[4], ARGV[3])
+  redis.call('HINCRBY', KEYS[5], 'granted', -1)
   return 1
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then

@@ -30,7 +30,7 @@ buildSync({
   format: 'cjs',
   sourcemap: 'inline',
   external: ['fauxqs', 'esbuild', 'osls', 'serverless-offline', '@node-rs/argon2'],
-  loader: { '.lua': 'text' },
+  loader: { '.lua': 'text', '.html': 'text', '.css': 'text', '.page-script.js': 'text', '.iife.min.js': 'text' },
   logLevel: 'warning',
 });
 // Signals reach the child directly (same process group); this process only waits for it.

@@ -3,3 +3,21 @@ declare module '*.lua' {
   const source: string;
   export default source;
 }
+
+// The live sale page's files are imported as text the same way (functions/sale-page.ts).
+declare module '*.html' {
+  const source: string;
+  export default source;
+}
+declare module '*.css' {
+  const source: string;
+  export default source;
+}
+declare module '*.page-script.js' {
+  const source: string;
+  export default source;
+}
+declare module 'uplot/dist/uPlot.iife.min.js' {
+  const source: string;
+  export default source;
+}

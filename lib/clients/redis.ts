@@ -11,18 +11,26 @@ import { readFileSync } from 'node:fs';
 import { createConnection, isIP } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import Redis, { AbstractConnector, Cluster, type ClusterOptions, type RedisOptions, type Result } from 'ioredis';
+import addStats from '../../lua/add-stats.lua';
 import claimGrab from '../../lua/claim-grab.lua';
 import compareAndDelete from '../../lua/compare-and-delete.lua';
 import compareAndExpire from '../../lua/compare-and-expire.lua';
+import controlCoupon from '../../lua/control-coupon.lua';
+import couponStats from '../../lua/coupon-stats.lua';
 import grabCoupon from '../../lua/grab-coupon.lua';
 import loadCoupon from '../../lua/load-coupon.lua';
+import loginThrottle from '../../lua/login-throttle.lua';
 import releaseGrab from '../../lua/release-grab.lua';
 import { type Config, config } from '../config';
 
 export const SCRIPTS = {
-  grabCoupon: { numberOfKeys: 3, lua: grabCoupon },
-  releaseGrab: { numberOfKeys: 4, lua: releaseGrab },
-  loadCoupon: { numberOfKeys: 3, lua: loadCoupon },
+  grabCoupon: { numberOfKeys: 7, lua: grabCoupon },
+  releaseGrab: { numberOfKeys: 5, lua: releaseGrab },
+  loadCoupon: { numberOfKeys: 4, lua: loadCoupon },
+  controlCoupon: { numberOfKeys: 1, lua: controlCoupon },
+  couponStats: { numberOfKeys: 3, lua: couponStats },
+  addStats: { numberOfKeys: 2, lua: addStats },
+  loginThrottle: { numberOfKeys: 1, lua: loginThrottle },
   claimGrab: { numberOfKeys: 4, lua: claimGrab },
   compareAndDelete: { numberOfKeys: 1, lua: compareAndDelete },
   compareAndExpire: { numberOfKeys: 1, lua: compareAndExpire },
@@ -34,20 +42,49 @@ declare module 'ioredis' {
       info: string,
       holders: string,
       outbox: string,
+      stats: string,
+      seconds: string,
+      customerRate: string,
+      addressRate: string,
       username: string,
       grabbedAt: number,
       requestId: string,
-    ): Result<[number, ...string[]], Context>;
+      customerPerSecond: number,
+      customerBurst: number,
+      addressPerSecond: number,
+      addressBurst: number,
+    ): Result<[number, ...(string | number)[]], Context>;
     releaseGrab(
       info: string,
       holders: string,
       outbox: string,
       released: string,
+      stats: string,
       username: string,
       requestId: string,
       tombstoneSeconds: number,
     ): Result<number, Context>;
-    loadCoupon(info: string, holders: string, outbox: string, ...args: (string | number)[]): Result<number, Context>;
+    loadCoupon(
+      info: string,
+      holders: string,
+      outbox: string,
+      stats: string,
+      ...args: (string | number)[]
+    ): Result<number, Context>;
+    controlCoupon(
+      info: string,
+      action: string,
+      add: number,
+      force: string,
+      maxAmount: number,
+    ): Result<number[], Context>;
+    couponStats(
+      info: string,
+      stats: string,
+      seconds: string,
+    ): Result<[] | [number, (string | null)[], string[], string[]], Context>;
+    addStats(stats: string, seconds: string, outcome: string, ...pairs: number[]): Result<number, Context>;
+    loginThrottle(key: string, mode: 'check' | 'fail', windowMs: number, limit: number): Result<number, Context>;
     claimGrab(
       info: string,
       holders: string,

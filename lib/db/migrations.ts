@@ -151,6 +151,27 @@ export const MIGRATIONS: Migration[] = [
     ],
     run: renameCouponNames,
   },
+  {
+    version: 5,
+    // Operating a sale (docs/ARCHITECTURE.md): the sale window, the pause flag, and every seller
+    // control with who made it and when, so a cache rebuild restores them.
+    name: 'sale windows, pause flag, audit of seller controls',
+    sql: [
+      `ALTER TABLE coupons
+        ADD COLUMN starts_at DATETIME(3) NULL DEFAULT NULL,
+        ADD COLUMN ends_at DATETIME(3) NULL DEFAULT NULL,
+        ADD COLUMN paused TINYINT(1) NOT NULL DEFAULT 0`,
+      `CREATE TABLE IF NOT EXISTS coupon_changes (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        coupon_id BIGINT UNSIGNED NOT NULL,
+        actor VARCHAR(32) NOT NULL,
+        action ENUM('pause', 'resume', 'amount') NOT NULL,
+        amount_delta INT NULL,
+        changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        KEY ix_coupon_changes_coupon (coupon_id, id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 /** Applies the pending migrations, up to `upTo` (every one by default); returns those applied. */

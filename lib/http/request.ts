@@ -27,3 +27,18 @@ export function jsonBody(event: APIGatewayProxyEventV2, extra?: ExtraBody): Reco
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * The client's address: API Gateway's `requestContext.http.sourceIp` on AWS, the socket's peer
+ * address under `npm start` and serverless-offline (which put it there too). An IPv4 address
+ * mapped into IPv6 (`::ffff:10.0.0.1`, as a dual-stack socket reports it) is given as IPv4.
+ */
+export function clientAddress(event: APIGatewayProxyEventV2): string {
+  const ip = event.requestContext?.http?.sourceIp ?? '';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+/** Loopback addresses (127.0.0.0/8, ::1): every local client has one. */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}

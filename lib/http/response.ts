@@ -18,3 +18,12 @@ export function json(
 export function noContent(headers: Record<string, string> = {}): HttpResult {
   return { statusCode: 204, headers };
 }
+
+/** A file of the live sale page (the only answers without `errMsg`, api.md "GET /sale"). */
+export function asset(contentType: string, body: string, cacheControl: string): HttpResult {
+  return {
+    statusCode: 200,
+    headers: { 'content-type': contentType, 'cache-control': cacheControl, 'x-content-type-options': 'nosniff' },
+    body,
+  };
+}

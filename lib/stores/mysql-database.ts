@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Kind, NewCoupon } from '../validation';
-import type { Coupon, Database, PurchaseMessage, Snapshot, UserRecord } from './types';
+import type { Coupon, CouponChange, Database, PurchaseMessage, Snapshot, UserRecord } from './types';
 
 const DUPLICATE_KEY = 'ER_DUP_ENTRY';
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
@@ -17,7 +17,12 @@ interface CouponRow extends RowDataPacket {
   left: number;
   stock: number;
   description: string;
+  starts_at: Date | null;
+  ends_at: Date | null;
+  paused: number;
 }
+
+const COUPON_COLUMNS = 'id, seller, name, amount, `left`, stock, description, starts_at, ends_at, paused';
 
 function toCoupon(r: CouponRow): Coupon {
   return {
@@ -28,8 +33,13 @@ function toCoupon(r: CouponRow): Coupon {
     left: r.left,
     stock: r.stock,
     description: r.description,
+    startsAt: r.starts_at ? r.starts_at.getTime() : null,
+    endsAt: r.ends_at ? r.ends_at.getTime() : null,
+    paused: Number(r.paused) === 1,
   };
 }
+
+const toDate = (ms: number | null | undefined) => (ms == null ? null : new Date(ms));
 
 const purchaseKey = (couponId: number, username: string) => `${couponId}/${username}`;
 
@@ -100,13 +110,65 @@ export class MysqlDatabase implements Database {
   async insertCoupon(seller: string, c: NewCoupon) {
     try {
       const [result] = await this.pool.query<ResultSetHeader>(
-        'INSERT INTO coupons (seller, name, amount, `left`, stock, description) VALUES (?, ?, ?, ?, ?, ?)',
-        [seller, c.name, c.amount, c.amount, c.stock, c.description],
+        'INSERT INTO coupons (seller, name, amount, `left`, stock, description, starts_at, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [seller, c.name, c.amount, c.amount, c.stock, c.description, toDate(c.startsAt), toDate(c.endsAt)],
       );
-      return { ...c, id: result.insertId, seller, left: c.amount };
+      return { ...c, id: result.insertId, seller, left: c.amount, paused: false };
     } catch (e: unknown) {
       if (errorCode(e) === DUPLICATE_KEY) return undefined;
       throw e;
+    }
+  }
+
+  async changeCoupon<T>(
+    seller: string,
+    name: string,
+    actor: string,
+    change: CouponChange,
+    live: { apply: () => Promise<T>; undo: (applied: T) => Promise<void> },
+  ): Promise<T | undefined> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      // The row lock orders this change against the consumer's batches and other changes.
+      const [rows] = await conn.query<CouponRow[]>('SELECT id FROM coupons WHERE seller = ? AND name = ? FOR UPDATE', [
+        seller,
+        name,
+      ]);
+      const id = rows[0]?.id;
+      if (id === undefined) {
+        await conn.rollback();
+        return undefined;
+      }
+      if (change.action === 'amount') {
+        // An amount cannot go below 0 (it is unsigned): such a change takes back more than is left,
+        // which the live state refuses too; it then changes nothing here either.
+        await conn.query(
+          'UPDATE coupons SET amount = amount + ?, `left` = `left` + ? WHERE id = ? AND CAST(amount AS SIGNED) + ? >= 0',
+          [change.add, change.add, id, change.add],
+        );
+      } else {
+        await conn.query('UPDATE coupons SET paused = ? WHERE id = ?', [change.action === 'pause' ? 1 : 0, id]);
+      }
+      await conn.query('INSERT INTO coupon_changes (coupon_id, actor, action, amount_delta) VALUES (?, ?, ?, ?)', [
+        id,
+        actor,
+        change.action,
+        change.action === 'amount' ? change.add : null,
+      ]);
+      const applied = await live.apply();
+      try {
+        await conn.commit();
+      } catch (e: unknown) {
+        await live.undo(applied);
+        throw e;
+      }
+      return applied;
+    } catch (e: unknown) {
+      await conn.rollback().catch(() => {});
+      throw e;
+    } finally {
+      conn.release();
     }
   }
 
@@ -192,9 +254,7 @@ export class MysqlDatabase implements Database {
 
   async snapshot(): Promise<Snapshot> {
     const [users] = await this.pool.query<RowDataPacket[]>('SELECT username, kind FROM users ORDER BY id');
-    const [coupons] = await this.pool.query<CouponRow[]>(
-      'SELECT id, seller, name, amount, `left`, stock, description FROM coupons ORDER BY id',
-    );
+    const [coupons] = await this.pool.query<CouponRow[]>(`SELECT ${COUPON_COLUMNS} FROM coupons ORDER BY id`);
     const [purchases] = await this.pool.query<RowDataPacket[]>(
       'SELECT coupon_id, username, grabbed_at FROM purchases ORDER BY grabbed_at, id',
     );

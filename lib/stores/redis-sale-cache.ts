@@ -2,20 +2,35 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../clients/redis';
 import { couponKeys, couponRef, keys, parseCouponRef, SLOT_COUNT } from '../keys';
-import type { Kind } from '../validation';
-import type {
-  Claim,
-  Coupon,
-  GrabResult,
-  Holding,
-  PendingGrab,
-  PurchaseMessage,
-  ReleaseResult,
-  SaleCache,
-  Snapshot,
+import { type Kind, MAX_AMOUNT } from '../validation';
+import {
+  type Claim,
+  type Coupon,
+  type CouponChange,
+  type CouponStats,
+  type GrabLimits,
+  type GrabResult,
+  type Holding,
+  type PendingGrab,
+  type PurchaseMessage,
+  type ReleaseResult,
+  type SaleCache,
+  type Snapshot,
+  STAT_OUTCOMES,
+  type StatOutcome,
 } from './types';
 
-const OUTCOMES = { 0: 'not-found', [-1]: 'sold-out', [-2]: 'already-owned' } as const;
+const OUTCOMES = {
+  0: 'not-found',
+  [-1]: 'sold-out',
+  [-2]: 'already-owned',
+  [-3]: 'paused',
+  [-4]: 'not-started',
+  [-5]: 'ended',
+} as const;
+const NO_LIMITS: GrabLimits = { perCustomer: { rate: 0, burst: 1 }, perAddress: { rate: 0, burst: 1 } };
+/** How many seconds the stats report (api.md: the last 120). */
+const STATS_SECONDS = 120;
 const RELEASES: Record<number, ReleaseResult> = { 1: 'released', 2: 'stands', 0: 'gone' };
 const CLAIMS = { 1: 'held', 0: 'released', [-1]: 'unknown', [-2]: 'mismatch' } as const;
 /** Tombstones outlive any message: SQS keeps one at most 14 days. */
@@ -94,24 +109,95 @@ export class RedisSaleCache implements SaleCache {
     await this.redis.set(keys.userKind(username), kind);
   }
 
-  async grab(seller: string, name: string, username: string, requestId: string, grabbedAtMs: number) {
+  async grab(
+    seller: string,
+    name: string,
+    username: string,
+    requestId: string,
+    grabbedAtMs: number,
+    address = '',
+    limits: GrabLimits = NO_LIMITS,
+  ): Promise<GrabResult> {
     const k = couponKeys(seller, name);
+    const { perCustomer, perAddress } = limits;
     const [code, id, stock, description] = await this.redis.grabCoupon(
       k.info,
       k.holders,
       k.outbox,
+      k.stats,
+      k.seconds,
+      k.customerRate(username),
+      k.addressRate(address),
       username,
       grabbedAtMs,
       requestId,
+      perCustomer.rate,
+      perCustomer.burst,
+      address ? perAddress.rate : 0,
+      perAddress.burst,
     );
     if (code === 1) {
       return {
         outcome: 'granted',
         couponId: Number(id),
-        holding: { seller, name, stock: Number(stock), description: description ?? '' },
-      } satisfies GrabResult;
+        holding: { seller, name, stock: Number(stock), description: String(description ?? '') },
+      };
     }
-    return { outcome: OUTCOMES[code as 0 | -1 | -2] } satisfies GrabResult;
+    if (code === -6) return { outcome: 'rate-limited', retryAfterSeconds: Math.max(1, Number(id)) };
+    return { outcome: OUTCOMES[code as 0 | -1 | -2 | -3 | -4 | -5] ?? 'not-found' };
+  }
+
+  async addStats(seller: string, name: string, outcome: StatOutcome, perSecond: [number, number][]) {
+    const k = couponKeys(seller, name);
+    await this.redis.addStats(k.stats, k.seconds, outcome, ...perSecond.flat());
+  }
+
+  async controlCoupon(seller: string, name: string, change: CouponChange, force = false) {
+    const add = change.action === 'amount' ? change.add : 0;
+    const [code, amount, left, wasPaused] = await this.redis.controlCoupon(
+      couponKeys(seller, name).info,
+      change.action,
+      add,
+      force ? '1' : '0',
+      MAX_AMOUNT,
+    );
+    if (code === 0) return 'not-found' as const;
+    if (code === -1) return 'too-many' as const;
+    if (code === -2) return 'too-big' as const;
+    return { amount: Number(amount), left: Number(left), wasPaused: wasPaused === 1 };
+  }
+
+  async couponStats(seller: string, name: string): Promise<CouponStats | undefined> {
+    const k = couponKeys(seller, name);
+    const reply = await this.redis.couponStats(k.info, k.stats, k.seconds);
+    if (reply.length === 0) return undefined;
+    const [now, info, counts, ring] = reply;
+    const [amount, left, paused, startsAt, endsAt] = info;
+    const totals = pairs(counts);
+    const outcomes = Object.fromEntries(STAT_OUTCOMES.map((o) => [o, Number(totals.get(o) ?? 0)])) as Record<
+      StatOutcome,
+      number
+    >;
+    const seconds = pairs(ring);
+    const perSecond: [number, number, number][] = [];
+    for (let t = now - STATS_SECONDS + 1; t <= now; t++) {
+      const slot = t % 128;
+      const held = seconds.get(`t${slot}`) === String(t);
+      perSecond.push([
+        t,
+        held ? Number(seconds.get(`g${slot}`) ?? 0) : 0,
+        held ? Number(seconds.get(`r${slot}`) ?? 0) : 0,
+      ]);
+    }
+    return {
+      amount: Number(amount),
+      left: Number(left),
+      paused: paused === '1',
+      startsAt: startsAt ? Number(startsAt) : null,
+      endsAt: endsAt ? Number(endsAt) : null,
+      outcomes,
+      perSecond,
+    };
   }
 
   async release(seller: string, name: string, username: string, requestId: string) {
@@ -121,6 +207,7 @@ export class RedisSaleCache implements SaleCache {
       k.holders,
       k.outbox,
       k.released,
+      k.stats,
       username,
       requestId,
       TOMBSTONE_SECONDS,
@@ -273,11 +360,15 @@ export class RedisSaleCache implements SaleCache {
       k.info,
       k.holders,
       k.outbox,
+      k.stats,
       c.id,
       c.amount,
       c.left,
       c.stock,
       c.description,
+      c.paused ? '1' : '0',
+      c.startsAt ?? '',
+      c.endsAt ?? '',
       ...holders,
     );
   }
@@ -293,7 +384,7 @@ export class RedisSaleCache implements SaleCache {
   async removeCoupon(c: Coupon) {
     const k = couponKeys(c.seller, c.name);
     await Promise.all([
-      this.redis.del(k.info, k.holders, k.outbox),
+      this.redis.del(k.info, k.holders, k.outbox, k.stats, k.seconds),
       this.redis.lrem(keys.sellerCoupons(c.seller), 0, c.name),
       this.redis.srem(keys.couponRegistry, couponRef(c.seller, c.name)),
     ]);
@@ -303,12 +394,22 @@ export class RedisSaleCache implements SaleCache {
     const names = await this.redis.lrange(keys.sellerCoupons(seller), offset, offset + count - 1);
     const rows = await Promise.all(
       names.map((name) =>
-        this.redis.hmget(couponKeys(seller, name).info, 'id', 'amount', 'left', 'stock', 'description'),
+        this.redis.hmget(
+          couponKeys(seller, name).info,
+          'id',
+          'amount',
+          'left',
+          'stock',
+          'description',
+          'paused',
+          'startsAt',
+          'endsAt',
+        ),
       ),
     );
     const coupons: Coupon[] = [];
     names.forEach((name, i) => {
-      const [id, amount, left, stock, description] = rows[i] ?? [];
+      const [id, amount, left, stock, description, paused, startsAt, endsAt] = rows[i] ?? [];
       if (id == null) return;
       coupons.push({
         id: Number(id),
@@ -318,6 +419,9 @@ export class RedisSaleCache implements SaleCache {
         left: Number(left),
         stock: Number(stock),
         description: description ?? '',
+        paused: paused === '1',
+        startsAt: startsAt ? Number(startsAt) : null,
+        endsAt: endsAt ? Number(endsAt) : null,
       });
     });
     return coupons;
@@ -326,6 +430,10 @@ export class RedisSaleCache implements SaleCache {
   async holdings(customer: string, offset: number, count: number) {
     const members = await this.redis.zrange(keys.customerHoldings(customer), offset, offset + count - 1);
     return members.map(parseHolding);
+  }
+
+  async loginThrottle(key: string, mode: 'check' | 'fail', windowMs: number, limit: number) {
+    return Number(await this.redis.loginThrottle(key, mode, windowMs, limit));
   }
 
   async claimRebuildRequest(ttlMs: number) {
@@ -397,6 +505,13 @@ export class RedisSaleCache implements SaleCache {
   async ping() {
     await this.redis.ping();
   }
+}
+
+/** A flattened HGETALL reply as a map. */
+function pairs(flat: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i] as string, flat[i + 1] as string);
+  return map;
 }
 
 function nodeKey(node: RedisClient): string {

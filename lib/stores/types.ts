@@ -8,6 +8,41 @@ export interface Coupon extends NewCoupon {
   id: number;
   seller: string;
   left: number;
+  /** The seller paused the coupon: grabs get `204 paused` (absent: not paused). */
+  paused?: boolean;
+}
+
+/** A seller's control of a running sale, as recorded in `coupon_changes`. */
+export type CouponChange = { action: 'pause' } | { action: 'resume' } | { action: 'amount'; add: number };
+
+/** Answers to grabs by outcome (api.md, stats). */
+export const STAT_OUTCOMES = [
+  'granted',
+  'sold-out',
+  'already-owned',
+  'not-started',
+  'ended',
+  'paused',
+  'rate-limited',
+] as const;
+export type StatOutcome = (typeof STAT_OUTCOMES)[number];
+
+/** A coupon's live state and counters, read in one step. */
+export interface CouponStats {
+  amount: number;
+  left: number;
+  paused: boolean;
+  startsAt: number | null;
+  endsAt: number | null;
+  outcomes: Record<StatOutcome, number>;
+  /** The last 120 seconds, oldest first: [second (epoch seconds), granted, rejected]. */
+  perSecond: [number, number, number][];
+}
+
+/** Grab rate limits (api.md, "Fair access"): 0 requests per second means no limit. */
+export interface GrabLimits {
+  perCustomer: { rate: number; burst: number };
+  perAddress: { rate: number; burst: number };
 }
 
 /** What a customer's list shows of a coupon they hold; fixed at grab time. */
@@ -32,7 +67,8 @@ export interface PurchaseMessage {
 
 export type GrabResult =
   | { outcome: 'granted'; couponId: number; holding: Holding }
-  | { outcome: 'not-found' | 'sold-out' | 'already-owned' };
+  | { outcome: 'not-found' | 'sold-out' | 'already-owned' | 'paused' | 'not-started' | 'ended' }
+  | { outcome: 'rate-limited'; retryAfterSeconds: number };
 
 export type ReleaseResult = 'released' | 'stands' | 'gone';
 
@@ -63,7 +99,36 @@ export interface SaleCache {
   userKind(username: string): Promise<Kind | undefined>;
   putUser(username: string, kind: Kind): Promise<void>;
 
-  grab(seller: string, name: string, username: string, requestId: string, grabbedAtMs: number): Promise<GrabResult>;
+  /**
+   * The grab script: rate limits, window, pause, stock and holders checked, and the outcome counted,
+   * in one round trip (lua/grab-coupon.lua). `address` is the client's address ('' when unknown).
+   */
+  grab(
+    seller: string,
+    name: string,
+    username: string,
+    requestId: string,
+    grabbedAtMs: number,
+    address?: string,
+    limits?: GrabLimits,
+  ): Promise<GrabResult>;
+  /** Adds counts of answers given without Redis (the sold-out memory) to the coupon's counters. */
+  addStats(seller: string, name: string, outcome: StatOutcome, perSecond: [number, number][]): Promise<void>;
+  /**
+   * Applies a seller's control to the live coupon (lua/control-coupon.lua): its new amount and left
+   * and whether it was paused before;
+   * 'too-many' when an amount change would take back more than is left, 'too-big' when it would
+   * raise the amount past 1,000,000 (nothing changed), or 'not-found'. `force` applies an amount
+   * change whatever it leaves (undoing an earlier change).
+   */
+  controlCoupon(
+    seller: string,
+    name: string,
+    change: CouponChange,
+    force?: boolean,
+  ): Promise<{ amount: number; left: number; wasPaused: boolean } | 'too-many' | 'too-big' | 'not-found'>;
+  /** The coupon's live state and counters, or undefined when Redis does not know it. */
+  couponStats(seller: string, name: string): Promise<CouponStats | undefined>;
   /**
    * Undoes the grab of that request while it is pending and leaves a tombstone for its id:
    * `released`; `stands` when the consumer already claimed it (the queue had its message);
@@ -94,6 +159,12 @@ export interface SaleCache {
   removeCoupon(coupon: Coupon): Promise<void>;
   sellerCoupons(seller: string, offset: number, count: number): Promise<Coupon[]>;
   holdings(customer: string, offset: number, count: number): Promise<Holding[]>;
+
+  /**
+   * Failed logins under one key within a sliding window (lua/login-throttle.lua): 'check' answers the
+   * seconds to wait (0: not throttled), 'fail' counts one failure (answers 0).
+   */
+  loginThrottle(key: string, mode: 'check' | 'fail', windowMs: number, limit: number): Promise<number>;
 
   /** True for the first caller in `ttlMs`: only it asks for a rebuild. */
   claimRebuildRequest(ttlMs: number): Promise<boolean>;
@@ -141,6 +212,19 @@ export interface Database {
   updatePasswordHash(username: string, newHash: string, expectedHash?: string): Promise<boolean>;
   /** Resolves undefined when the seller already has a coupon of that name. */
   insertCoupon(seller: string, coupon: NewCoupon): Promise<Coupon | undefined>;
+  /**
+   * Records a seller's control in one transaction: the coupon row is locked and changed and the
+   * change is recorded with who and when; `apply` then applies it to the live state (Redis), and only
+   * if it succeeds is the transaction committed (when the commit fails, `undo` reverts the live
+   * state). Resolves undefined when the seller has no such coupon.
+   */
+  changeCoupon<T>(
+    seller: string,
+    name: string,
+    actor: string,
+    change: CouponChange,
+    live: { apply: () => Promise<T>; undo: (applied: T) => Promise<void> },
+  ): Promise<T | undefined>;
   deleteCoupon(id: number): Promise<void>;
   revokeToken(jti: string, expiresAt: Date): Promise<void>;
   /**

@@ -38,7 +38,10 @@ export async function measureCeiling(s: Stack, requests: number): Promise<Ceilin
   const args = [
     ...['-h', u.hostname, '-p', u.port || '6379', '--dbnum', u.pathname.slice(1) || '0'],
     ...['-n', String(requests), '-c', '50', '-r', '100000000', '--csv'],
-    ...['EVALSHA', sha, '3', k.info, k.holders, k.outbox, '__rand_int__', String(Date.now()), 'bench-req'],
+    // The grab script's keys and arguments (lua/grab-coupon.lua), with the default settings: no
+    // rate limit, so its two rate keys are named but never touched.
+    ...['EVALSHA', sha, '7', k.info, k.holders, k.outbox, k.stats, k.seconds, k.customerRate('c'), k.addressRate('a')],
+    ...['__rand_int__', String(Date.now()), 'bench-req', '0', '1', '0', '1'],
   ];
   const measure = async (label: string): Promise<CeilingPath> => {
     const [c0, t0] = [await redisCpuSeconds(s), performance.now()];
@@ -60,7 +63,7 @@ export async function measureCeiling(s: Stack, requests: number): Promise<Ceilin
     };
   };
   const large = 1_000_000_000;
-  await s.admin.del(k.info, k.holders, k.outbox);
+  await s.admin.del(k.info, k.holders, k.outbox, k.stats, k.seconds);
   await s.admin.hset(k.info, { id: 1, amount: large, left: large, stock: 5, description: 'fsdfd' });
   const grant = await measure('grant');
   const granted = large - Number(await s.admin.hget(k.info, 'left'));
@@ -69,6 +72,6 @@ export async function measureCeiling(s: Stack, requests: number): Promise<Ceilin
   await s.admin.hset(k.info, 'left', 0);
   const soldOut = await measure('sold out');
   if ((await s.admin.scard(k.holders)) !== 0) throw new Error('ceiling: the sold-out path granted something');
-  await s.admin.del(k.info, k.holders, k.outbox);
+  await s.admin.del(k.info, k.holders, k.outbox, k.stats, k.seconds);
   return { command: `redis-benchmark ${args.join(' ')}`, grant, soldOut };
 }

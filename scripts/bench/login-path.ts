@@ -78,9 +78,9 @@ async function main() {
   const as = (i: number) => ({ username: users[i % users.length] as string, password: 'secret123' });
 
   for (const inFlight of [1, 50]) {
-    await measure('slow (cache off)', inFlight, (i) => login(s, as(i), off));
-    for (const u of users) await login(s, { username: u, password: 'secret123' }, on); // fill the cache
-    await measure('cached', inFlight, (i) => login(s, as(i), on));
+    await measure('slow (cache off)', inFlight, (i) => login(s, as(i), '', off));
+    for (const u of users) await login(s, { username: u, password: 'secret123' }, '', on); // fill the cache
+    await measure('cached', inFlight, (i) => login(s, as(i), '', on));
   }
   await closeServices();
 }

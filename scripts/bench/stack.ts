@@ -140,6 +140,8 @@ process.on('SIGTERM', () => s.stop().finally(() => process.exit(0)));`;
     QUEUE_URL: queueUrl,
     QUEUE_NAME: QUEUE,
     DLQ_NAME: `${QUEUE}-dlq`,
+    // As the emulator spells it: a rebuild reads the dead letters, and a derived URL may not match.
+    DLQ_URL: dlqUrl,
     // Setup is not measured: cheap password hashes keep it short (the plan sets its own cost).
     SCRYPT_LOG_N: '10',
   });

@@ -4,6 +4,8 @@
  * in-process test client; `serverless.yml` declares the same routes for API Gateway.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { handler as controlCoupon } from '../../functions/control-coupon';
+import { handler as couponStats } from '../../functions/coupon-stats';
 import { handler as createCoupon } from '../../functions/create-coupon';
 import { handler as grabCoupon } from '../../functions/grab-coupon';
 import { handler as health } from '../../functions/health';
@@ -12,6 +14,7 @@ import { handler as login } from '../../functions/login';
 import { handler as logout } from '../../functions/logout';
 import { handler as openapi } from '../../functions/openapi';
 import { handler as register } from '../../functions/register';
+import { handler as salePage } from '../../functions/sale-page';
 import type { HttpResult } from '../../lib/http/response';
 
 export type HttpLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
@@ -49,8 +52,14 @@ export const ROUTES: Route[] = [
   route('POST', '/api/users/{username}/coupons', createCoupon),
   route('GET', '/api/users/{username}/coupons', listCoupons),
   route('PATCH', '/api/users/{username}/coupons/{name}', grabCoupon),
+  route('POST', '/api/users/{username}/coupons/{name}/pause', controlCoupon),
+  route('POST', '/api/users/{username}/coupons/{name}/resume', controlCoupon),
+  route('POST', '/api/users/{username}/coupons/{name}/amount', controlCoupon),
+  route('GET', '/api/users/{username}/coupons/{name}/stats', couponStats),
   route('GET', '/api/health', health),
   route('GET', '/api/openapi.json', openapi),
+  route('GET', '/sale', salePage),
+  route('GET', '/sale/{file}', salePage),
 ];
 
 export interface Match {

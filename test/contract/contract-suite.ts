@@ -44,12 +44,33 @@ export function expectJson(res: ApiResponse, status: number, body: Record<string
 }
 
 /** A `204`: no body at all, and the `X-Seckill-Reason` header when a reason is given. */
-export function expectNoContent(res: ApiResponse, reason?: 'not-found' | 'sold-out' | 'already-owned'): void {
+export type Reason = 'not-found' | 'sold-out' | 'already-owned' | 'paused' | 'not-started' | 'ended';
+
+export function expectNoContent(res: ApiResponse, reason?: Reason): void {
   expect({ status: res.status, text: res.text, reason: res.headers['x-seckill-reason'] }).toEqual({
     status: 204,
     text: '',
     reason,
   });
+}
+
+/**
+ * A grab asked right after the coupon was answered `sold-out`: api.md lets a server answer it
+ * `sold-out` from memory for at most one second even where another reason comes first; after that
+ * second the exact reason must come. `expected` is that exact reason.
+ */
+export async function expectExactAfterSoldOutMemory(
+  send: () => Promise<ApiResponse>,
+  expected: 'already-owned' | 'paused' | 'ended',
+): Promise<void> {
+  const first = await send();
+  expect(first.status).toBe(204);
+  if (first.headers['x-seckill-reason'] === 'sold-out') {
+    await sleep(1100);
+    expectNoContent(await send(), expected);
+  } else {
+    expectNoContent(first, expected);
+  }
 }
 
 /**
@@ -170,7 +191,13 @@ export interface DataSnapshot {
   redis: [key: string, type: string, value: unknown][];
 }
 
-/** Every row of the MySQL tables and every key of the Redis database, for before/after comparison. */
+/**
+ * Keys that count answers rather than hold data (api.md counts them by design: failed logins for
+ * throttling, grab outcomes for the stats, grab rate limits): left out of the comparison.
+ */
+const COUNTERS = /^login:fail:|^coupon:\{.*\}:(stats|seconds|rate:.*)$/s;
+
+/** Every row of the MySQL tables and every key of the Redis database (but counters), for before/after comparison. */
 export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
   const mysql: Record<string, RowDataPacket[]> = {};
   for (const [table, order] of [
@@ -178,6 +205,7 @@ export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
     ['coupons', 'id'],
     ['purchases', 'id'],
     ['revoked_tokens', 'jti'],
+    ['coupon_changes', 'id'],
   ] as const) {
     const [rows] = await stack.db.query<RowDataPacket[]>(`SELECT * FROM ${table} ORDER BY ${order}`);
     mysql[table] = rows;
@@ -190,7 +218,7 @@ export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
     do {
       const [next, batch] = await node.scan(cursor, 'COUNT', 1000);
       cursor = next;
-      keys.push(...batch);
+      keys.push(...batch.filter((key) => !COUNTERS.test(key)));
     } while (cursor !== '0');
   }
   keys.sort();
@@ -297,8 +325,9 @@ export function describeContract(label: string, setup: () => ContractTarget): vo
         const long = `${nextName()}_`.padEnd(32, 'Z');
         expect(long).toHaveLength(32);
         const all = `aZ09_.-${randomBytes(4).toString('hex')}`;
-        const single = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-'.charAt(
-          randomBytes(1).readUInt8(0) % 65,
+        // Any one character but '.' (a name of dots alone cannot be addressed in a URL: refused).
+        const single = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.charAt(
+          randomBytes(1).readUInt8(0) % 64,
         );
         for (const username of [long, all]) {
           expectJson(await c().register(username, PASSWORD, 'customer'), 201, { errMsg: '' });
@@ -890,7 +919,10 @@ export function describeContract(label: string, setup: () => ContractTarget): vo
           expect(await left()).toBe(2 - i);
         }
         expectNoContent(await c().grab((await newUser('customer')).token, seller.username, 'live'), 'sold-out');
-        expectNoContent(await c().grab(shoppers[0]?.token, seller.username, 'live'), 'already-owned');
+        await expectExactAfterSoldOutMemory(
+          () => c().grab(shoppers[0]?.token, seller.username, 'live'),
+          'already-owned',
+        );
         expect(await left()).toBe(0);
       });
 
@@ -990,8 +1022,8 @@ export function describeContract(label: string, setup: () => ContractTarget): vo
         expectNoContent(await c().grab(a.token, seller.username, 'two'), 'already-owned');
         expectJson(await c().grab(b.token, seller.username, 'two'), 201, { errMsg: '' });
         expectNoContent(await c().grab(late.token, seller.username, 'two'), 'sold-out');
-        // An owner asking again after the sale ended still owns it.
-        expectNoContent(await c().grab(b.token, seller.username, 'two'), 'already-owned');
+        // An owner asking again after the sale ended still owns it (once the sold-out memory expired).
+        await expectExactAfterSoldOutMemory(() => c().grab(b.token, seller.username, 'two'), 'already-owned');
         expectNoContent(await c().list(late.token, late.username));
       });
 

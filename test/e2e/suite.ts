@@ -5,6 +5,7 @@
  */
 import { describeBadInput } from '../contract/bad-input';
 import { type ContractTarget, describeContract } from '../contract/contract-suite';
+import { describeSaleContract } from '../contract/sale-suite';
 import { type Client, client, httpApi } from '../helpers/api';
 import { inParallel, statusCounts } from '../helpers/faults';
 import { type RunningServer, startServer } from '../helpers/offline';
@@ -30,6 +31,7 @@ export function describeEndToEnd(label: string, script: 'scripts/dev.ts' | 'scri
   const target = (): ContractTarget => ({ client: () => api, stack: () => stack, transport: 'http' });
   describeContract(label, target);
   describeBadInput(label, target);
+  describeSaleContract(label, target);
 
   test(`${label}: 300 customers grab a coupon of 50 with 100 requests in flight; exactly 50 win and 50 rows land`, async () => {
     const seller = await api.user('conc_seller', 'saler');

@@ -178,10 +178,10 @@ test('without Redis, logins still work through the slow path', async () => {
       writes++;
       return remember(...args);
     };
-    expect(await status(login(s, { username: 'lc_slow', password: 'secret123' }, cache))).toBe(200);
+    expect(await status(login(s, { username: 'lc_slow', password: 'secret123' }, '', cache))).toBe(200);
     // It waited for Redis once (the lookup), not a second time to store the entry.
     expect(writes).toBe(0);
-    expect(await status(login(s, { username: 'lc_slow', password: 'nope-nope' }, cache))).toBe(401);
+    expect(await status(login(s, { username: 'lc_slow', password: 'nope-nope' }, '', cache))).toBe(401);
   } finally {
     down.disconnect();
   }
@@ -190,8 +190,8 @@ test('without Redis, logins still work through the slow path', async () => {
 test('LOGIN_CACHE_TTL_SECONDS=0 turns the cache off: nothing stored, every login slow', async () => {
   await signUp('lc_off');
   const off = new RedisLoginCache(stack.redis, config().auth.jwtSecret, 0);
-  await login(s, { username: 'lc_off', password: 'secret123' }, off);
-  await login(s, { username: 'lc_off', password: 'secret123' }, off);
+  await login(s, { username: 'lc_off', password: 'secret123' }, '', off);
+  await login(s, { username: 'lc_off', password: 'secret123' }, '', off);
   expect(reads).toBe(2);
   expect(await stack.redis.keys('user:*:login')).toEqual([]);
 });

@@ -266,7 +266,16 @@ describe('load-coupon', () => {
   test('writes exactly the coupon fields, with no holders and no outbox', async () => {
     const c = await coupon({ amount: 4, stock: 0, description: '' });
     expect(await state(c)).toEqual({
-      info: { id: String(c.id), amount: '4', left: '4', stock: '0', description: '' },
+      info: {
+        id: String(c.id),
+        amount: '4',
+        left: '4',
+        stock: '0',
+        description: '',
+        paused: '0',
+        startsAt: '',
+        endsAt: '',
+      },
       holders: [],
       outbox: {},
     });
@@ -282,17 +291,30 @@ describe('load-coupon', () => {
       k.info,
       k.holders,
       k.outbox,
+      k.stats,
       c.id,
       9,
       7,
       11,
       "new ' desc",
+      '0',
+      '',
+      '',
       'dave',
       'erin',
     );
     expect(result).toBe(1);
     expect(await state(c)).toEqual({
-      info: { id: String(c.id), amount: '9', left: '7', stock: '11', description: "new ' desc" },
+      info: {
+        id: String(c.id),
+        amount: '9',
+        left: '7',
+        stock: '11',
+        description: "new ' desc",
+        paused: '0',
+        startsAt: '',
+        endsAt: '',
+      },
       holders: ['dave', 'erin'],
       outbox: {},
     });
@@ -306,7 +328,7 @@ describe('load-coupon', () => {
     const c = await coupon({ amount: 3000 });
     const k = couponKeys(c.seller, c.name);
     const holders = Array.from({ length: 2501 }, (_, i) => `h${i}`);
-    await stack.redis.loadCoupon(k.info, k.holders, k.outbox, c.id, 3000, 499, 1, '', ...holders);
+    await stack.redis.loadCoupon(k.info, k.holders, k.outbox, k.stats, c.id, 3000, 499, 1, '', '0', '', '', ...holders);
     expect(await stack.redis.scard(k.holders)).toBe(2501);
     expect(await stack.redis.sismember(k.holders, 'h2500')).toBe(1);
     expect(await grab(c, 'h0')).toEqual({ outcome: 'already-owned' });
@@ -433,5 +455,110 @@ describe('rebuild lock (compare-and-delete, compare-and-expire)', () => {
     expect(await stack.redis.pttl('cache:warmup-lock')).toBeGreaterThan(50_000);
     await cache.unlockWarmup('mine');
     expect(await stack.redis.exists('cache:warmup-lock')).toBe(0);
+  });
+});
+
+describe('grab-coupon: operating a sale', () => {
+  const limits = (rate: number, burst: number) => ({
+    perCustomer: { rate, burst },
+    perAddress: { rate: 0, burst: 1 },
+  });
+
+  test('a retried call of a granted request is granted again and counted once', async () => {
+    const c = await coupon({ amount: 2 });
+    expect((await grab(c, 'bob', 'req-1')).outcome).toBe('granted');
+    expect((await grab(c, 'bob', 'req-1')).outcome).toBe('granted');
+    const s = await cache.couponStats(c.seller, c.name);
+    expect(s?.outcomes.granted).toBe(1);
+    expect(s?.left).toBe(1);
+  });
+
+  test('the rate limit (GCRA) admits a burst, then one request per interval, and names the wait', async () => {
+    const c = await coupon({ amount: 100 });
+    const at = (i: number) => cache.grab(c.seller, c.name, 'bob', `r${i}`, Date.now(), '10.0.0.1', limits(1, 3));
+    const first = await Promise.all([at(1), at(2), at(3)]);
+    expect(first.map((r) => r.outcome).sort()).toEqual(['already-owned', 'already-owned', 'granted']);
+    expect(await at(4)).toEqual({ outcome: 'rate-limited', retryAfterSeconds: 1 });
+    // The refused request spent nothing: after one interval exactly one more is admitted.
+    await new Promise((r) => setTimeout(r, 1050));
+    expect((await at(5)).outcome).toBe('already-owned');
+    expect((await at(6)).outcome).toBe('rate-limited');
+    const key = couponKeys(c.seller, c.name).customerRate('bob');
+    const ttl = await stack.redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3001);
+  });
+
+  test('add-stats adds a batch to the totals and to the ring; seconds older than the ring reach only the totals', async () => {
+    const c = await coupon();
+    const now = Math.floor(Date.now() / 1000);
+    await cache.addStats(c.seller, c.name, 'sold-out', [
+      [now, 3],
+      [now - 1, 2],
+      [now - 500, 7],
+    ]);
+    const s = await cache.couponStats(c.seller, c.name);
+    expect(s?.outcomes['sold-out']).toBe(12);
+    const bySecond = new Map(s?.perSecond.map(([t, g, r]) => [t, [g, r]]));
+    expect(bySecond.get(now)).toEqual([0, 3]);
+    expect(bySecond.get(now - 1)).toEqual([0, 2]);
+    expect(s?.perSecond.reduce((n, [, , r]) => n + r, 0)).toBe(5);
+  });
+
+  test('a ring slot holding an older second is reset before it counts the new one', async () => {
+    const c = await coupon();
+    const k = couponKeys(c.seller, c.name);
+    const now = Math.floor(Date.now() / 1000);
+    const slot = now % 128;
+    await stack.redis.hset(k.seconds, `t${slot}`, now - 128, `g${slot}`, 40, `r${slot}`, 50);
+    const s0 = await cache.couponStats(c.seller, c.name);
+    expect(s0?.perSecond.at(-1)).toEqual([now, 0, 0]);
+    expect((await grab(c, 'bob')).outcome).toBe('granted');
+    const s1 = await cache.couponStats(c.seller, c.name);
+    const last = s1?.perSecond.filter(([t]) => t >= now).reduce((n, [, g, r]) => n + g + r, 0);
+    expect(last).toBe(1);
+  });
+});
+
+describe('control-coupon', () => {
+  test('pause and resume report the flag they found; amount changes move amount and left together', async () => {
+    const c = await coupon({ amount: 3 });
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'pause' })).toEqual({
+      amount: 3,
+      left: 3,
+      wasPaused: false,
+    });
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'pause' })).toMatchObject({ wasPaused: true });
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'resume' })).toMatchObject({ wasPaused: true });
+    await grab(c, 'bob');
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'amount', add: -2 })).toMatchObject({
+      amount: 1,
+      left: 0,
+    });
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'amount', add: -1 })).toBe('too-many');
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'amount', add: 1_000_000 })).toBe('too-big');
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'amount', add: 999_999 })).toMatchObject({
+      amount: 1_000_000,
+      left: 999_999,
+    });
+    // Forced (undoing a change): applied whatever is left.
+    expect(await cache.controlCoupon(c.seller, c.name, { action: 'amount', add: -1_000_000 }, true)).toMatchObject({
+      amount: 0,
+      left: -1,
+    });
+    expect(await cache.controlCoupon(c.seller, 'nope', { action: 'pause' })).toBe('not-found');
+  });
+});
+
+describe('login-throttle', () => {
+  test('counts failures in a sliding window, keeps only the newest `limit`, and names the wait', async () => {
+    const key = `login:fail:u:{t${randomUUID().slice(0, 8)}}`;
+    for (let i = 0; i < 3; i++) expect(await cache.loginThrottle(key, 'check', 2000, 3)).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await cache.loginThrottle(key, 'fail', 2000, 3)).toBe(0);
+    expect(await stack.redis.zcard(key)).toBe(3);
+    expect(await cache.loginThrottle(key, 'check', 2000, 3)).toBe(2);
+    expect(await stack.redis.pttl(key)).toBeGreaterThan(1000);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await cache.loginThrottle(key, 'check', 2000, 3)).toBe(0);
   });
 });

@@ -109,7 +109,7 @@ test('coupon names are brought to NFC without format characters; look-alikes of 
   await db.query('INSERT INTO purchases (coupon_id, username, grabbed_at) VALUES (?, ?, NOW())', [nfd, 'bob']);
 
   const lines: string[] = [];
-  expect(await migrate(cfg, (line) => lines.push(line))).toEqual([4]);
+  expect(await migrate(cfg, (line) => lines.push(line), 4)).toEqual([4]);
   expect(lines.join('\n')).toMatch(/renamed 6 coupons/);
 
   const [rows] = await db.query<RowDataPacket[]>('SELECT id, seller, name FROM coupons ORDER BY id');

@@ -124,6 +124,9 @@ const ALL = [
   'createCoupon',
   'listCoupons',
   'grabCoupon',
+  'controlCoupon',
+  'couponStats',
+  'salePage',
   'health',
   'openapi',
   'persistPurchases',
@@ -131,12 +134,13 @@ const ALL = [
   'restoreCache',
   'migrate',
 ];
-const USE_JWT = ['login', 'logout', 'createCoupon', 'listCoupons', 'grabCoupon'];
+const USE_JWT = ['login', 'logout', 'createCoupon', 'listCoupons', 'grabCoupon', 'controlCoupon', 'couponStats'];
 const USE_MYSQL = [
   'register',
   'login',
   'logout',
   'createCoupon',
+  'controlCoupon',
   'health',
   'persistPurchases',
   'restoreCache',
@@ -191,6 +195,12 @@ test('every route of the contract is an HTTP API route, throttled by default', (
       'GET /api/openapi.json',
       'GET /api/users/{username}/coupons',
       'PATCH /api/users/{username}/coupons/{name}',
+      'POST /api/users/{username}/coupons/{name}/pause',
+      'POST /api/users/{username}/coupons/{name}/resume',
+      'POST /api/users/{username}/coupons/{name}/amount',
+      'GET /api/users/{username}/coupons/{name}/stats',
+      'GET /sale',
+      'GET /sale/{file}',
       'POST /api/auth',
       'POST /api/auth/logout',
       'POST /api/users',
@@ -294,6 +304,9 @@ describe('permissions', () => {
         { Action: ['sqs:SendMessage'], Resource: queue },
         { Action: ['lambda:InvokeFunction'], Resource: restore },
       ],
+      controlCoupon: [{ Action: ['lambda:InvokeFunction'], Resource: restore }],
+      couponStats: [{ Action: ['lambda:InvokeFunction'], Resource: restore }],
+      salePage: [],
       health: [{ Action: ['sqs:GetQueueAttributes'], Resource: queue }],
       openapi: [],
       persistPurchases: [
@@ -411,6 +424,14 @@ test('the grab bundle ships the Lua scripts', async () => {
   const js = await bundle('grabCoupon', 'functions/grab-coupon.js');
   expect(js).toContain("redis.call('HINCRBY', KEYS[1], 'left', -1)");
   expect(js).toContain('release-grab');
+});
+
+test('the live page ships its own files and uPlot, and nothing else: no store client', async () => {
+  const js = await bundle('salePage', 'functions/sale-page.js');
+  expect(js).toContain('sale/uplot.js');
+  expect(js).toContain('https://github.com/leeoniya/uPlot');
+  expect(js).not.toContain('mysql2');
+  expect(js).not.toContain('ioredis');
 });
 
 test('the hot handlers carry no MySQL client: grab and list bundles stay under 300 KB', async () => {

@@ -62,14 +62,33 @@ const awkward: [string, string][] = [
   ['a_b-c', 'd'],
 ];
 
+/** Every key name of one coupon (the rate limit keys for one customer and one address). */
+function couponKeyNames(seller: string, name: string): string[] {
+  const k = couponKeys(seller, name);
+  return [k.info, k.holders, k.outbox, k.released, k.stats, k.seconds, k.customerRate('u1'), k.addressRate('10.0.0.1')];
+}
+
 describe('couponKeys', () => {
-  test('names the info, holders and outbox keys of the design', () => {
-    expect(couponKeys('alice', 'c1')).toEqual({
+  test('names the info, holders and outbox keys of the design, and the keys of operating a sale', () => {
+    const k = couponKeys('alice', 'c1');
+    expect(k).toMatchObject({
       info: 'coupon:{alice/c1}:info',
       holders: 'coupon:{alice/c1}:holders',
       outbox: 'coupon:{alice/c1}:outbox',
       released: 'coupon:{alice/c1}:released',
+      stats: 'coupon:{alice/c1}:stats',
+      seconds: 'coupon:{alice/c1}:seconds',
     });
+    expect(k.customerRate('bob')).toBe('coupon:{alice/c1}:rate:c:bob');
+    expect(k.addressRate('::1')).toBe('coupon:{alice/c1}:rate:a:::1');
+  });
+
+  test.each(awkward)('the rate limit keys of %s/%j share the coupon slot', (seller, name) => {
+    const k = couponKeys(seller, name);
+    expect(slot(k.customerRate('bob'))).toBe(slot(k.info));
+    expect(slot(k.addressRate('2001:db8::1'))).toBe(slot(k.info));
+    expect(slot(k.stats)).toBe(slot(k.seconds));
+    expect(slot(k.stats)).toBe(slot(k.info));
   });
 
   test.each(awkward)('every key of %s/%j lands in one hash slot', (seller, name) => {
@@ -88,13 +107,13 @@ describe('couponKeys', () => {
   });
 
   test('distinct coupons never share a key, even across key kinds', () => {
-    const all = awkward.flatMap(([seller, name]) => Object.values(couponKeys(seller, name)));
+    const all = awkward.flatMap(([seller, name]) => couponKeyNames(seller, name));
     expect(new Set(all).size).toBe(all.length);
-    expect(all).toHaveLength(awkward.length * 4);
+    expect(all).toHaveLength(awkward.length * 8);
   });
 
   test('no coupon key collides with a per-user or global key', () => {
-    const coupon = new Set(awkward.flatMap(([seller, name]) => Object.values(couponKeys(seller, name))));
+    const coupon = new Set(awkward.flatMap(([seller, name]) => couponKeyNames(seller, name)));
     const others = ['alice', 'bob', 'a'].flatMap((u) => [
       keys.userKind(u),
       keys.sellerCoupons(u),

@@ -315,13 +315,62 @@ describe('page', () => {
 });
 
 describe('whole bodies', () => {
-  test('newCoupon cleans a full body and defaults the description', () => {
+  test('newCoupon cleans a full body and defaults the description and the sale window', () => {
     expect(v.newCoupon({ name: 'c1', amount: '20', stock: 5 })).toEqual({
       name: 'c1',
       amount: 20,
       stock: 5,
       description: '',
+      startsAt: null,
+      endsAt: null,
     });
+  });
+
+  test('parseTimestamp: RFC 3339 as api.md narrows it, to epoch milliseconds', () => {
+    expect(v.parseTimestamp('2026-12-24T10:00:00Z')).toBe(Date.UTC(2026, 11, 24, 10));
+    expect(v.parseTimestamp('2026-12-24T18:00:00.5+08:00')).toBe(Date.UTC(2026, 11, 24, 10, 0, 0, 500));
+    expect(v.parseTimestamp('2026-12-24T04:30:00.123999-05:30')).toBe(Date.UTC(2026, 11, 24, 10, 0, 0, 123));
+    expect(v.parseTimestamp('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+    expect(v.parseTimestamp('0099-01-01T00:00:00Z')).toBeUndefined();
+    expect(v.parseTimestamp('2026-12-31T23:59:59.999+23:59')).toBe(Date.UTC(2026, 11, 31, 0, 0, 59, 999));
+    for (const bad of [
+      '2027-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-12-24T23:60:00Z',
+      '2026-12-24T23:59:60Z',
+      '2026-12-24T10:00:00+00:60',
+      '2026-12-24T10:00:00-24:00',
+      '2026-12-24T10:00:00z',
+      '+2026-12-24T10:00:00Z',
+      '2026-12-24T10:00:00Z\n',
+      '２０２６-12-24T10:00:00Z',
+    ]) {
+      expect([bad, v.parseTimestamp(bad)]).toEqual([bad, undefined]);
+    }
+  });
+
+  test('saleWindow: absent or null edges are none; the end must be later than the start', () => {
+    expect(v.saleWindow({})).toEqual({ startsAt: null, endsAt: null });
+    expect(v.saleWindow({ startsAt: null, endsAt: '2026-12-24T10:00:00Z' })).toEqual({
+      startsAt: null,
+      endsAt: Date.UTC(2026, 11, 24, 10),
+    });
+    expectRefused(
+      () => v.saleWindow({ startsAt: '2026-12-24T10:00:00Z', endsAt: '2026-12-24T11:00:00+01:00' }),
+      'Sale window wrong format.',
+    );
+    expectRefused(() => v.saleWindow({ endsAt: 0 }), 'Sale window wrong format.');
+  });
+
+  test('amountChange: a non-zero integer, number or string with an optional minus; never past 1,000,000', () => {
+    expect(v.amountChange(5)).toBe(5);
+    expect(v.amountChange('-7')).toBe(-7);
+    expect(v.amountChange(-2_000_000)).toBe(-2_000_000);
+    expect(v.amountChange(1_000_000)).toBe(1_000_000);
+    for (const bad of [0, '0', '-0', 1.5, '1.5', '+1', ' 1', '', null, true, [1], {}, 1_000_001, Number.NaN, 1e300]) {
+      expectRefused(() => v.amountChange(bad), 'Amount field wrong format.');
+    }
   });
 
   test('newCoupon requires stock', () => {
