@@ -10,7 +10,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack();
-  server = await startServer('scripts/start.ts', { QUEUE_URL: stack.queueUrl, LOG_LEVEL: 'info' });
+  server = await startServer('scripts/start.ts', { QUEUE_URL: stack.queueUrl, ACCESS_LOG: 'true' });
 }, 180_000);
 
 afterAll(async () => {

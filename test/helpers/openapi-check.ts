@@ -37,6 +37,9 @@ export function checkAgainstOpenApi(method: string, target: string, res: ApiResp
   const path = new URL(target, 'http://local').pathname;
   const operation = operations.find((o) => o.pattern.test(path))?.methods[method.toLowerCase()];
   if (!operation) return;
+  // serverless-offline answers a path it cannot decode itself, before any handler, with its own body
+  // (a known limit, docs/ARCHITECTURE.md): not an answer of this API.
+  if (res.body && typeof res.body === 'object' && !('errMsg' in res.body) && 'statusCode' in res.body) return;
   const documented = operation.responses[String(res.status)];
   if (!documented) {
     throw new Error(`${method} ${path} answered ${res.status}, which docs/openapi.json does not document`);

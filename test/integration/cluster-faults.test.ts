@@ -12,7 +12,7 @@ import { config } from '../../lib/config';
 import { keys } from '../../lib/keys';
 import { services } from '../../lib/services';
 import { sweepOutbox } from '../../lib/sweep-outbox';
-import { type ApiResponse, client, inProcessApi } from '../helpers/api';
+import { type ApiResponse, client, inProcessApi, untilAnswered } from '../helpers/api';
 import { inParallel, observe, purchasers, quietLogs, saleState, sleep, statusCounts, stopAll } from '../helpers/faults';
 import {
   CLUSTER_PASSWORD,
@@ -339,11 +339,12 @@ test('one shard flushed during a sale: noticed by its warm marker, rebuilt from 
   const { answers, faultAt, finalByJob } = await grabUnderFault(rest, 30, 100, async () => {
     await adminCall(victim, 'FLUSHALL');
   });
+  // A request to the lost shard notices it (503 with Retry-After while the rebuild runs). After the
+  // rebuild the sold-out coupon is still sold out (not "not found"), for someone new.
+  const late = await untilAnswered(() => api.grab(sale.tokens[AMOUNT] ?? '', sale.seller, first));
   // The loss was noticed and repaired: the shard's markers are back, written by a rebuild after it.
   const rebuiltAt = Number(await stack.redis.get(marker));
   expect(rebuiltAt).toBeGreaterThan(faultAt);
-  // After the rebuild the sold-out coupon is still sold out (not "not found"), for someone new.
-  const late = await api.grab(sale.tokens[AMOUNT] ?? '', sale.seller, first);
   expect({ status: late.status, reason: late.headers['x-seckill-reason'] }).toEqual({
     status: 204,
     reason: 'sold-out',

@@ -208,6 +208,7 @@ describe('every malformed variable names itself', () => {
     const c = readConfig({
       ...PROD,
       JWT_SECRET: undefined,
+      MYSQL_PASSWORD: undefined,
       JWT_SECRET_PARAMETER: '/seckill/prod/jwt-secret',
       MYSQL_PASSWORD_PARAMETER: '/seckill/prod/mysql-password',
     });
