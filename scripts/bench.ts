@@ -16,6 +16,7 @@ import { closeServices } from '../lib/services';
 import { rebuildHere } from '../lib/warm-up';
 import { type Ceiling, measureCeiling } from './bench/ceiling';
 import { type LoadResult, runHttp, runInProcess } from './bench/load';
+import { type GrabCost, grabCosts } from './bench/round-trips';
 import {
   type CpuUse,
   killChildren,
@@ -206,6 +207,15 @@ function report(summary: Record<string, unknown>, runs: Run[], goals: Goal[], ce
       ['goal', 'this run', 'status'],
       goals.map((g) => [g.name, g.value, g.met ? 'met' : `below the goal; bound by ${g.boundBy}`]),
     ),
+    '## Redis round trips of one grab (in process; besides these, nothing)',
+    table(
+      ['outcome', 'round trips', 'commands'],
+      ((summary.grabRoundTrips as GrabCost[] | undefined) ?? []).map((c) => [
+        c.outcome,
+        c.roundTrips,
+        c.commands.join(' '),
+      ]),
+    ),
     '## Ratios (figures of this run)',
     table(
       ['ratio', 'value'],
@@ -321,6 +331,7 @@ async function main(): Promise<number> {
     );
   const runs: Run[] = [];
   const failures: string[] = [];
+  let grabRoundTrips: GrabCost[] = [];
   const startup: Record<string, number | undefined> = {};
   const phase = async (name: string, fn: () => Promise<void>) => {
     const t0 = performance.now();
@@ -334,6 +345,13 @@ async function main(): Promise<number> {
   try {
     if (o.only.includes('ceiling'))
       await phase('ceiling', async () => void ceilings.push(await measureCeiling(stack, o.ceilingN)));
+    if (o.only.includes('inprocess')) {
+      await phase('round trips', async () => {
+        grabRoundTrips = await grabCosts(String(Date.now()));
+        for (const c of grabRoundTrips)
+          progress(`grab ${c.outcome}: ${c.roundTrips} round trip(s): ${c.commands.join(' ')}`);
+      });
+    }
     for (const target of ['inprocess', 'start', 'offline'] as const) {
       if (!o.only.includes(target)) continue;
       await phase(target, async () => {
@@ -385,6 +403,7 @@ async function main(): Promise<number> {
     },
     ceiling: best(),
     ceilings,
+    grabRoundTrips,
     ratios,
     goals: goalsOf(runs),
     runs,
