@@ -40,7 +40,8 @@ async function counted(client: Redis, call: () => Promise<{ status: number; head
 
 export async function grabCosts(run: string): Promise<GrabCost[]> {
   const client = redis() as Redis;
-  if (!('stream' in client)) return []; // a cluster client: one connection per node
+  await client.ping();
+  if (!client.stream) return []; // a cluster client: one connection per node
   const user = async (name: string, kind: string) => {
     await invoke('POST', '/api/users', { body: { username: name, password: 'secret123', kind } });
     const r = await invoke('POST', '/api/auth', { body: { username: name, password: 'secret123' } });

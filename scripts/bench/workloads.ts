@@ -121,8 +121,13 @@ const grab = (l: Ledger, c: Coupon, customer: (ctx: Context) => string, after?: 
 
 // ---------------------------------------------------------------- setup
 
-async function expect(status: number, what: string, reply: Promise<Reply>) {
-  const r = await reply;
+/** A setup request; a 503 (the hash lane full, a rebuild running) is sent again after a pause. */
+async function expect(status: number, what: string, send: () => Promise<Reply>) {
+  let r = await send();
+  for (let attempt = 0; r.status === 503 && attempt < 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    r = await send();
+  }
   if (r.status !== status) throw new Error(`setup: ${what} answered ${r.status} ${r.body}`);
   return r;
 }
@@ -138,14 +143,12 @@ async function inParallel(count: number, limit: number, task: (i: number) => Pro
 async function users(l: Ledger, names: string[], kind: 'customer' | 'saler', login: boolean): Promise<void> {
   await inParallel(names.length, 16, async (i) => {
     const username = names[i] as string;
-    await expect(
-      201,
-      `register ${username}`,
+    await expect(201, `register ${username}`, () =>
       invoke('POST', '/api/users', { body: { username, password: PASSWORD, kind } }),
     );
     if (!login) return;
     const body = { username, password: PASSWORD };
-    const r = await expect(200, `login ${username}`, invoke('POST', '/api/auth', { body }));
+    const r = await expect(200, `login ${username}`, () => invoke('POST', '/api/auth', { body }));
     l.tokens.set(username, header(r.headers, 'authorization') ?? '');
   });
   if (kind === 'customer') l.customers.push(...names);
@@ -153,9 +156,7 @@ async function users(l: Ledger, names: string[], kind: 'customer' | 'saler', log
 
 async function coupon(l: Ledger, c: Coupon): Promise<void> {
   const body = { name: c.name, amount: c.amount, stock: 5, description: 'fsdfd' };
-  await expect(
-    201,
-    `create ${c.name}`,
+  await expect(201, `create ${c.name}`, () =>
     invoke('POST', `/api/users/${c.seller}/coupons`, { token: l.tokens.get(c.seller), body }),
   );
   l.coupons.push(c);
