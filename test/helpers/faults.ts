@@ -37,7 +37,8 @@ export async function waitFor<T>(
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts connections on this loopback port. */
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.once('connect', () => {

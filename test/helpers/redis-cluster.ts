@@ -6,13 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import { freePort } from '../../scripts/lib/ports';
-import { ServerProcess, waitFor } from './faults';
+import { portOpen, ServerProcess, waitFor } from './faults';
 
 export const CLUSTER_USER = 'app';
 export const CLUSTER_PASSWORD = 'cluster-test-pw';
@@ -40,17 +39,6 @@ export interface LocalCluster {
   /** Waits until every live node reports `cluster_state:ok` and agrees on the slots' owners. */
   settled(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A CA and one node certificate for `localhost` (no IP address in it: host names are checked). */
