@@ -7,12 +7,12 @@ import { type Caller, TokenVerifier, tokenFromHeader } from './auth/tokens';
 import { config } from './config';
 import { Unauthorized } from './errors';
 import { awaitWarmCache } from './restore-cache';
-import type { SaleCache } from './stores/types';
+import type { RebuildCache, SessionCache } from './stores/types';
 
 let verifier: TokenVerifier | undefined;
 
 export async function authenticate(
-  s: { cache: SaleCache },
+  s: { cache: SessionCache & RebuildCache },
   authorization: string | undefined,
   deadline = Date.now() + config().handlerTimeoutMs,
 ): Promise<Caller> {

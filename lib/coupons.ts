@@ -2,7 +2,7 @@
 import type { Caller } from './auth/tokens';
 import { BadRequest, Unauthorized } from './errors';
 import type { Services } from './services';
-import type { Coupon, SaleCache } from './stores/types';
+import type { CatalogCache, Coupon, SessionCache } from './stores/types';
 import * as validate from './validation';
 import { PAGE_SIZE } from './validation';
 
@@ -56,7 +56,7 @@ function sellerListing(c: Coupon): CouponListing {
 
 /** One page of a seller's coupons (anyone logged in) or of a customer's holdings (only their own). */
 export async function listCoupons(
-  s: { cache: SaleCache },
+  s: { cache: CatalogCache & SessionCache },
   caller: Caller,
   owner: string | undefined,
   pageParam: string | undefined,

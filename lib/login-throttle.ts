@@ -14,7 +14,7 @@ import { describe, TooManyRequests } from './errors';
 import { isLoopback } from './http/request';
 import { keys } from './keys';
 import { logger } from './logger';
-import type { SaleCache } from './stores/types';
+import type { SessionCache } from './stores/types';
 import { foldUsername, isValidUsername } from './validation';
 
 /** The throttled keys of a login attempt: its username (folded; any string) and its address. */
@@ -37,7 +37,7 @@ function limitOf(key: string): number {
 }
 
 /** Throws 429 "Too many login attempts." while the username or the address is throttled. */
-export async function checkLoginThrottle(cache: SaleCache, username: unknown, address: string): Promise<void> {
+export async function checkLoginThrottle(cache: SessionCache, username: unknown, address: string): Promise<void> {
   const { windowMs } = config().loginThrottle;
   let waits: number[];
   try {
@@ -54,7 +54,7 @@ export async function checkLoginThrottle(cache: SaleCache, username: unknown, ad
 }
 
 /** Counts one failed login (a 401) for the username and the address. */
-export async function recordFailedLogin(cache: SaleCache, username: unknown, address: string): Promise<void> {
+export async function recordFailedLogin(cache: SessionCache, username: unknown, address: string): Promise<void> {
   const { windowMs } = config().loginThrottle;
   await Promise.all(
     throttleKeys(username, address).map((k) => cache.loginThrottle(k, 'fail', windowMs, limitOf(k))),

@@ -9,8 +9,11 @@
  */
 import { describe } from './errors';
 import { logger } from './logger';
-import type { Services } from './services';
-import type { Claim, PurchaseMessage } from './stores/types';
+import type { Claim, Database, GrabCache, PurchaseCache, PurchaseMessage, PurchaseQueue } from './stores/types';
+
+/** What the consumer does to Redis: claim each message's grab, and list the ones it put back. */
+type ConsumerCache = PurchaseCache & Pick<GrabCache, 'addHolding'>;
+
 import { isValidCouponName, isValidUsername } from './validation';
 
 export interface QueueRecord {
@@ -46,7 +49,7 @@ export function parsePurchase(body: string): PurchaseMessage | undefined {
 
 /** Returns the ids of the records that failed for a transient reason and must be retried. */
 export async function persistPurchases(
-  s: Pick<Services, 'cache' | 'db' | 'queue'>,
+  s: { cache: ConsumerCache; db: Database; queue: PurchaseQueue },
   records: QueueRecord[],
 ): Promise<string[]> {
   const poison: QueueRecord[] = [];
@@ -74,7 +77,7 @@ export async function persistPurchases(
 }
 
 async function persist(
-  s: Pick<Services, 'cache' | 'db'>,
+  s: { cache: ConsumerCache; db: Database },
   parsed: { record: QueueRecord; purchase: PurchaseMessage }[],
   poison: QueueRecord[],
 ): Promise<string[]> {
@@ -121,7 +124,7 @@ async function persist(
 
 /** Redis had lost a grab that no tombstone released: it was put back; list it too, and say so. */
 async function repaired(
-  s: Pick<Services, 'cache'>,
+  s: { cache: ConsumerCache },
   purchase: PurchaseMessage,
   claim: Extract<Claim, { status: 'repaired' }>,
 ): Promise<void> {

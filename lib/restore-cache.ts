@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from './config';
 import { describe, Unavailable } from './errors';
 import { logger } from './logger';
-import type { SaleCache } from './stores/types';
+import type { RebuildCache } from './stores/types';
 
 export type Restorer = () => Promise<unknown>;
 
@@ -33,7 +33,7 @@ export function restoring(): Unavailable {
  * Has the cache rebuilt (asynchronously, once, under the rebuild lock) and waits for it until the
  * deadline, at most two seconds; then answers 503 with Retry-After.
  */
-export async function awaitWarmCache(cache: SaleCache, deadline: number): Promise<void> {
+export async function awaitWarmCache(cache: RebuildCache, deadline: number): Promise<void> {
   try {
     await startRebuild(cache);
   } catch (e: unknown) {
@@ -48,7 +48,7 @@ export async function awaitWarmCache(cache: SaleCache, deadline: number): Promis
   throw restoring();
 }
 
-async function startRebuild(cache: SaleCache): Promise<void> {
+async function startRebuild(cache: RebuildCache): Promise<void> {
   if (restorer) {
     if (!running) {
       running = restorer()

@@ -8,7 +8,7 @@ import type { Caller } from './auth/tokens';
 import { BadRequest, HttpError, Unauthorized, Unavailable } from './errors';
 import type { Services } from './services';
 import { forgetSoldOut } from './sold-out-memory';
-import type { CouponChange, CouponStats, SaleCache } from './stores/types';
+import type { CatalogCache, CouponChange, CouponStats } from './stores/types';
 import { amountChange, isValidUsername, normalizeCouponName } from './validation';
 
 export type Control = 'pause' | 'resume' | 'amount';
@@ -95,7 +95,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** How the sale of one coupon is going, for its seller only. */
 export async function couponStats(
-  s: { cache: SaleCache },
+  s: { cache: CatalogCache },
   caller: Caller,
   seller: string | undefined,
   rawName: string | undefined,

@@ -8,7 +8,7 @@ import { config } from './config';
 import { describe } from './errors';
 import { couponRef, parseCouponRef } from './keys';
 import { logger } from './logger';
-import type { SaleCache } from './stores/types';
+import type { GrabCache } from './stores/types';
 
 const FLUSH_EVERY_MS = 1000;
 
@@ -17,7 +17,7 @@ const soldOutUntil = new Map<string, number>();
 /** Coupon ref -> epoch second -> answers given from memory, not yet flushed. */
 const unflushed = new Map<string, Map<number, number>>();
 let flushTimer: NodeJS.Timeout | undefined;
-let flushCache: SaleCache | undefined;
+let flushCache: GrabCache | undefined;
 
 /** Whether the container may answer a grab of this coupon `204 sold-out` without Redis. */
 export function knownSoldOut(seller: string, name: string, now = Date.now()): boolean {
@@ -41,7 +41,7 @@ export function forgetSoldOut(seller: string, name: string): void {
 }
 
 /** Counts one answer given from memory; it reaches Redis with the next flush. */
-export function countFromMemory(cache: SaleCache, seller: string, name: string, now = Date.now()): void {
+export function countFromMemory(cache: GrabCache, seller: string, name: string, now = Date.now()): void {
   const ref = couponRef(seller, name);
   const seconds = unflushed.get(ref) ?? new Map<number, number>();
   const second = Math.floor(now / 1000);

@@ -92,13 +92,27 @@ export interface PendingGrab {
   claimed: boolean;
 }
 
-export interface SaleCache {
+/**
+ * Redis as each of its users sees it. One class implements them all (RedisSaleCache); a caller
+ * takes only the part it uses, so what each rule may do to the live state is in its signature.
+ */
+
+/** Who is calling: sessions, users' kinds, failed-login counters. */
+export interface SessionCache {
   /** One round trip: is this token revoked, and does the cache hold a complete copy? */
   session(jti: string): Promise<{ revoked: boolean; warm: boolean }>;
   revokeToken(jti: string, ttlSeconds: number): Promise<void>;
   userKind(username: string): Promise<Kind | undefined>;
   putUser(username: string, kind: Kind): Promise<void>;
+  /**
+   * Failed logins under one key within a sliding window (lua/login-throttle.lua): 'check' answers the
+   * seconds to wait (0: not throttled), 'fail' counts one failure (answers 0).
+   */
+  loginThrottle(key: string, mode: 'check' | 'fail', windowMs: number, limit: number): Promise<number>;
+}
 
+/** The grab and what completes or undoes it. */
+export interface GrabCache {
   /**
    * The grab script: rate limits, window, pause, stock and holders checked, and the outcome counted,
    * in one round trip (lua/grab-coupon.lua). `address` is the client's address ('' when unknown).
@@ -115,21 +129,6 @@ export interface SaleCache {
   /** Adds counts of answers given without Redis (the sold-out memory) to the coupon's counters. */
   addStats(seller: string, name: string, outcome: StatOutcome, perSecond: [number, number][]): Promise<void>;
   /**
-   * Applies a seller's control to the live coupon (lua/control-coupon.lua): its new amount and left
-   * and whether it was paused before;
-   * 'too-many' when an amount change would take back more than is left, 'too-big' when it would
-   * raise the amount past 1,000,000 (nothing changed), or 'not-found'. `force` applies an amount
-   * change whatever it leaves (undoing an earlier change).
-   */
-  controlCoupon(
-    seller: string,
-    name: string,
-    change: CouponChange,
-    force?: boolean,
-  ): Promise<{ amount: number; left: number; wasPaused: boolean } | 'too-many' | 'too-big' | 'not-found'>;
-  /** The coupon's live state and counters, or undefined when Redis does not know it. */
-  couponStats(seller: string, name: string): Promise<CouponStats | undefined>;
-  /**
    * Undoes the grab of that request while it is pending and leaves a tombstone for its id:
    * `released`; `stands` when the consumer already claimed it (the queue had its message);
    * `gone` when Redis no longer holds it (data lost; the tombstone is written all the same).
@@ -145,27 +144,47 @@ export interface SaleCache {
   confirm(seller: string, name: string, username: string): Promise<void>;
   addHolding(username: string, holding: Holding, grabbedAtMs: number): Promise<void>;
   removeHolding(username: string, holding: Holding): Promise<void>;
+  /** Whether the customer holds the coupon. */
+  holds(seller: string, name: string, username: string): Promise<boolean>;
+  isWarm(): Promise<boolean>;
+}
+
+/** What the consumer and the outbox sweeper need besides the grab's own operations. */
+export interface PurchaseCache {
   pendingGrabs(olderThanMs: number): Promise<PendingGrab[]>;
   /**
    * The consumer's claim on each message's grab (lua/claim-grab.lua): only a tombstone makes a
    * message droppable; a grab missing from Redis without one is put back (repaired).
    */
   claimGrabs(grabs: PurchaseMessage[]): Promise<Claim[]>;
-  /** Whether the customer holds the coupon. */
-  holds(seller: string, name: string, username: string): Promise<boolean>;
+}
 
+/** Coupons as sellers and customers list and run them. */
+export interface CatalogCache {
   /** Makes a new coupon grabbable and lists it under its seller. */
   addCoupon(coupon: Coupon): Promise<void>;
   removeCoupon(coupon: Coupon): Promise<void>;
   sellerCoupons(seller: string, offset: number, count: number): Promise<Coupon[]>;
   holdings(customer: string, offset: number, count: number): Promise<Holding[]>;
-
   /**
-   * Failed logins under one key within a sliding window (lua/login-throttle.lua): 'check' answers the
-   * seconds to wait (0: not throttled), 'fail' counts one failure (answers 0).
+   * Applies a seller's control to the live coupon (lua/control-coupon.lua): its new amount and left
+   * and whether it was paused before;
+   * 'too-many' when an amount change would take back more than is left, 'too-big' when it would
+   * raise the amount past 1,000,000 (nothing changed), or 'not-found'. `force` applies an amount
+   * change whatever it leaves (undoing an earlier change).
    */
-  loginThrottle(key: string, mode: 'check' | 'fail', windowMs: number, limit: number): Promise<number>;
+  controlCoupon(
+    seller: string,
+    name: string,
+    change: CouponChange,
+    force?: boolean,
+  ): Promise<{ amount: number; left: number; wasPaused: boolean } | 'too-many' | 'too-big' | 'not-found'>;
+  /** The coupon's live state and counters, or undefined when Redis does not know it. */
+  couponStats(seller: string, name: string): Promise<CouponStats | undefined>;
+}
 
+/** The cache's life: the rebuild request, its lock, the warm marker, the rebuild itself. */
+export interface RebuildCache {
   /** True for the first caller in `ttlMs`: only it asks for a rebuild. */
   claimRebuildRequest(ttlMs: number): Promise<boolean>;
   tryLockWarmup(token: string, ttlMs: number): Promise<boolean>;
@@ -178,6 +197,8 @@ export interface SaleCache {
   restore(snapshot: Snapshot): Promise<void>;
   ping(): Promise<void>;
 }
+
+export interface SaleCache extends SessionCache, GrabCache, PurchaseCache, CatalogCache, RebuildCache {}
 
 export interface UserRecord {
   username: string;
