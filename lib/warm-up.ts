@@ -16,7 +16,7 @@ import { describe, Unavailable } from './errors';
 import { logger } from './logger';
 import { parsePurchase } from './persist-purchases';
 import { type Services, services } from './services';
-import type { Snapshot } from './stores/types';
+import type { PurchaseQueue, Snapshot } from './stores/types';
 
 export interface WarmupOptions {
   graceMs: number;
@@ -94,13 +94,27 @@ export function withDeadLetters(snapshot: Snapshot, bodies: string[]): Snapshot 
 }
 
 async function waitForDrain(s: Services, timeoutMs: number, poll: number): Promise<void> {
+  if (!(await queueDrained(s.queue, timeoutMs, poll))) {
+    throw new Unavailable('The sale is being restored. Retry shortly.');
+  }
+}
+
+/**
+ * The one drain wait (the rebuild, the tests, the bench): resolves true once the queue reports no
+ * visible, in-flight or delayed message `reads` times in a row (SQS counts are approximate: one
+ * empty reading is not trusted), false if that did not happen within `timeoutMs`.
+ */
+export async function queueDrained(
+  queue: Pick<PurchaseQueue, 'backlog'>,
+  timeoutMs: number,
+  pollMs = 100,
+  reads = 2,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  // SQS counts are approximate: trust an empty queue only when it reads empty twice in a row.
-  let empties = 0;
-  while (empties < 2) {
-    if (Date.now() > deadline) throw new Unavailable('The sale is being restored. Retry shortly.');
-    empties = (await s.queue.backlog()) === 0 ? empties + 1 : 0;
-    if (empties < 2) await sleep(poll);
+  for (let empties = 0; ; await sleep(pollMs)) {
+    empties = (await queue.backlog()) === 0 ? empties + 1 : 0;
+    if (empties >= reads) return true;
+    if (Date.now() > deadline) return false;
   }
 }
 

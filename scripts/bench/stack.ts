@@ -19,6 +19,7 @@ import { config, DEV_JWT_SECRET, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { persistPurchases } from '../../lib/persist-purchases';
 import { services } from '../../lib/services';
+import { queueDrained } from '../../lib/warm-up';
 import { freePort } from '../lib/ports';
 import { startPoller } from '../queue/poller';
 import { ensureQueues } from '../queue/setup';
@@ -192,11 +193,8 @@ export async function drain(s: Stack, consume: boolean): Promise<{ ms: number; o
     : undefined;
   const t0 = Date.now();
   try {
-    for (let empties = 0; Date.now() < t0 + 120_000; await sleep(100)) {
-      empties = (await queueDepth(s, s.queueUrl)) === 0 ? empties + 1 : 0;
-      if (empties >= 3) return { ms: Date.now() - t0, ok: true };
-    }
-    return { ms: Date.now() - t0, ok: false };
+    const ok = await queueDrained(services().queue, 120_000, 100, 3);
+    return { ms: Date.now() - t0, ok };
   } finally {
     await poller?.stop();
   }

@@ -15,6 +15,7 @@ import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { keys, SLOT_COUNT } from '../../lib/keys';
 import { closeServices, services } from '../../lib/services';
+import { queueDrained } from '../../lib/warm-up';
 import { type Poller, startPoller } from '../../scripts/queue/poller';
 import { ensureQueues } from '../../scripts/queue/setup';
 import { lambdaContext, sqsEvent } from './events';
@@ -89,13 +90,7 @@ export async function startStack(
       poller = undefined;
     },
     async drain(timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      let empties = 0;
-      while (empties < 3) {
-        if (Date.now() > deadline) throw new Error('queue did not drain in time');
-        empties = (await services().queue.backlog()) === 0 ? empties + 1 : 0;
-        await sleep(100);
-      }
+      if (!(await queueDrained(services().queue, timeoutMs, 100, 3))) throw new Error('queue did not drain in time');
     },
     async reset() {
       await stack.stopConsumer();
