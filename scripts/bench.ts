@@ -25,11 +25,11 @@ import {
   type Stack,
   startServer,
   startStack,
-  stop,
   type Target,
   watchCpu,
 } from './bench/stack';
 import { classic, hot, originalPlan, type Sizes, verify, type Workload } from './bench/workloads';
+import { killLocalServers } from './lib/local-server';
 
 const PHASES = ['ceiling', 'inprocess', 'start', 'offline'] as const;
 const WORKLOADS = ['classic', 'hot', 'plan'] as const;
@@ -187,7 +187,7 @@ async function runTarget(o: Options, stack: Stack, target: 'inprocess' | Target)
       if (name === 'plan') await measure(await originalPlan(o.sizes));
     }
   } finally {
-    if (server) await stop(server.child);
+    if (server) await server.stop();
   }
   return { runs, startupSeconds: server?.startupSeconds };
 }
@@ -370,6 +370,7 @@ async function main(): Promise<number> {
     stack.sqs.destroy();
     await closeServices().catch(() => {});
     killChildren();
+    killLocalServers();
   }
 
   // Ratios of this run only: each target against the in-process handlers, per workload.
@@ -417,7 +418,10 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-process.on('exit', killChildren);
+process.on('exit', () => {
+  killChildren();
+  killLocalServers();
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     progress(`${signal}: stopping`);

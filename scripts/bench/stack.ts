@@ -20,6 +20,7 @@ import { migrate } from '../../lib/db/migrations';
 import { persistPurchases } from '../../lib/persist-purchases';
 import { services } from '../../lib/services';
 import { queueDrained } from '../../lib/warm-up';
+import { type LocalScript, startLocalServer } from '../lib/local-server';
 import { freePort } from '../lib/ports';
 import { startPoller } from '../queue/poller';
 import { ensureQueues } from '../queue/setup';
@@ -43,18 +44,6 @@ function start(args: string[], env: NodeJS.ProcessEnv, logFile: string): { child
     });
   }
   return { child, output: () => tail };
-}
-
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(-child.pid, 'SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // the group is gone
-  }
 }
 
 /** Last resort on exit: every child group still running. */
@@ -201,32 +190,22 @@ export async function drain(s: Stack, consume: boolean): Promise<{ ms: number; o
 }
 
 export type Target = 'start' | 'offline';
-const SCRIPT: Record<Target, string> = { start: 'scripts/start.ts', offline: 'scripts/dev.ts' };
+const SCRIPT: Record<Target, LocalScript> = { start: 'scripts/start.ts', offline: 'scripts/dev.ts' };
 
 /** `npm start` or `npm run dev` as a user starts them, on free ports, against the bench's stores. */
 export async function startServer(s: Stack, target: Target, env: Record<string, string>) {
-  const httpPort = await freePort();
-  const lambdaPort = await freePort();
-  const t0 = performance.now();
-  const server = start(
-    [join(s.root, 'scripts/run.mjs'), SCRIPT[target]],
+  const server = await startLocalServer(
+    SCRIPT[target],
     {
       ...process.env,
-      HTTP_PORT: String(httpPort),
-      LAMBDA_PORT: String(lambdaPort),
+      HTTP_PORT: String(await freePort()),
+      LAMBDA_PORT: String(await freePort()),
       ESBUILD_WORK_FOLDER: `.esbuild-bench-${target}`,
       ...env,
     },
-    join(s.logDir, `${target}.log`),
+    { logFile: join(s.logDir, `${target}.log`), timeoutMs: 180_000 },
   );
-  const url = `http://127.0.0.1:${httpPort}`;
-  await until(
-    SCRIPT[target],
-    180_000,
-    async () => /consumer polling/.test(server.output()) && healthy(`${url}/api/health`),
-    server.output,
-  );
-  return { url, child: server.child, startupSeconds: Math.round((performance.now() - t0) / 100) / 10 };
+  return { url: server.url, child: server.child, startupSeconds: server.startupSeconds, stop: server.stop };
 }
 
 // ---------------------------------------------------------------- CPU
