@@ -22,6 +22,7 @@ import { services } from '../../lib/services';
 import { queueDrained } from '../../lib/warm-up';
 import { type LocalScript, startLocalServer } from '../lib/local-server';
 import { freePort } from '../lib/ports';
+import { waitFor } from '../lib/wait-for';
 import { startPoller } from '../queue/poller';
 import { ensureQueues } from '../queue/setup';
 
@@ -55,15 +56,6 @@ export function killChildren(): void {
       // gone
     }
   }
-}
-
-async function until(what: string, timeoutMs: number, ready: () => Promise<boolean>, tail: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await ready().catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${tail()}`);
 }
 
 const healthy = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200);
@@ -107,7 +99,9 @@ const s = await startFauxqs({ port: ${port}, logger: false, host: 'localhost' })
 process.on('SIGTERM', () => s.stop().finally(() => process.exit(0)));`;
   const emulator = start(['--input-type=module', '-e', code], { PATH: process.env.PATH }, join(logDir, 'sqs.log'));
   const endpoint = `http://127.0.0.1:${port}`;
-  await until('the SQS emulator', 30_000, () => healthy(`${endpoint}/health`), emulator.output);
+  await waitFor('the SQS emulator', () => healthy(`${endpoint}/health`), 30_000, 200).catch((e: unknown) => {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}:\n${emulator.output()}`);
+  });
   const sqs = new SQSClient({
     region: 'us-east-1',
     endpoint,

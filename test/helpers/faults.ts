@@ -16,26 +16,11 @@ import type { Redis } from 'ioredis';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { couponKeys } from '../../lib/keys';
 import { freePort } from '../../scripts/lib/ports';
+import { waitFor } from '../../scripts/lib/wait-for';
 
 const ROOT = join(__dirname, '..', '..');
 
-export { sleep };
-
-/** Polls `probe` until it returns something truthy; fails naming `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 10_000,
-  pollMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
+export { sleep, waitFor };
 
 /** Whether something accepts connections on this loopback port. */
 export function portOpen(port: number): Promise<boolean> {
