@@ -194,6 +194,9 @@ export async function startServer(s: Stack, target: Target, env: Record<string, 
       HTTP_PORT: String(await freePort()),
       LAMBDA_PORT: String(await freePort()),
       ESBUILD_WORK_FOLDER: `.esbuild-bench-${target}`,
+      // As a user runs it: the default level, at which the server announces itself and logs each
+      // request (npm start's access log).
+      LOG_LEVEL: 'info',
       ...env,
     },
     { logFile: join(s.logDir, `${target}.log`), timeoutMs: 180_000 },

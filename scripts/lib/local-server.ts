@@ -4,8 +4,8 @@
  * itself. The one way the tests and the benchmark start a server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LocalScript = 'scripts/dev.ts' | 'scripts/start.ts';
@@ -19,7 +19,15 @@ export interface LocalServer {
   startupSeconds: number;
 }
 
-const ROOT = join(__dirname, '..', '..');
+/** The checkout: the folder of serverless.yml above this file (bundled into .build/ or not). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'serverless.yml'))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+const ROOT = projectRoot(__dirname);
 const running = new Set<ChildProcess>();
 
 /** `env` must hold HTTP_PORT (and LAMBDA_PORT for `npm run dev`); `logFile` keeps the whole output. */
