@@ -4,20 +4,19 @@
  * uploads and slow clients; refusing to start without its secrets or on a taken port; and with
  * its embedded queue out of reach of other machines.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET } from '../../lib/config';
 import { freePort } from '../../scripts/lib/ports';
 import { badClaimTokens } from '../contract/contract-suite';
 import { type Client, client, httpApi } from '../helpers/api';
+import { runToExit } from '../helpers/faults';
 import { type RunningServer, startServer } from '../helpers/offline';
 import { type Stack, startStack } from '../helpers/stack';
 
-const ROOT = join(__dirname, '..', '..');
 const worker = Number(process.env.SECKILL_TEST_WORKER ?? 1);
 const PROD_SECRET = `prod-secret-${randomUUID()}`;
 const DB_USER = `seckill_prod_${worker}`;
@@ -51,30 +50,8 @@ const prodEnv = (): Record<string, string> => ({
 });
 
 /** Runs `npm start` until it exits by itself (or is killed after `timeoutMs`). */
-function runToExit(env: Record<string, string>, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'scripts/run.mjs'), 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+const startToExit = (env: Record<string, string>, timeoutMs = 90_000) =>
+  runToExit('scripts/start.ts', { LOG_LEVEL: 'warn', ...env }, timeoutMs);
 
 interface RawResponse {
   status: number;
@@ -293,7 +270,7 @@ describe('npm start refuses to start without what a deployed stage needs', () =>
   ])(
     'without %s: exits non-zero with one line naming it',
     async (name, missing) => {
-      const { code, output } = await runToExit({ ...prodEnv(), ...missing, HTTP_PORT: String(await freePort()) });
+      const { code, output } = await startToExit({ ...prodEnv(), ...missing, HTTP_PORT: String(await freePort()) });
       expect(code).not.toBe(0);
       expect(code).not.toBeNull();
       const lines = output.trim().split('\n');
@@ -316,7 +293,7 @@ describe('npm start on a taken port', () => {
     blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, resolve));
     const started = Date.now();
-    const { code, output } = await runToExit({
+    const { code, output } = await startToExit({
       QUEUE_URL: stack.queueUrl,
       HTTP_PORT: String(port),
       SERVER_WORKERS: '2',

@@ -212,6 +212,9 @@ export async function privateMariadb(): Promise<ServerProcess> {
   );
 }
 
+/** A redis-server on loopback that keeps nothing on disk and stays in the foreground. */
+export const EPHEMERAL_REDIS = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+
 /**
  * A redis-server of its own, without persistence: a restart comes back empty, like a failover.
  * `extraArgs` configure it further (`--replicaof 127.0.0.1 <port>` makes a replica).
@@ -222,19 +225,7 @@ export async function privateRedis(extraArgs: string[] = []): Promise<ServerProc
     'redis-server',
     port,
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      ...extraArgs,
-    ],
+    ['--port', String(port), ...EPHEMERAL_REDIS, ...extraArgs],
     () => portOpen(port),
   );
 }
@@ -358,6 +349,39 @@ export function replyDroppingProxy(targetPort: number): Promise<TcpFault> {
       upstream.write(d);
     });
     socket.once('close', () => upstream.destroy());
+  });
+}
+
+/**
+ * Runs a command of this project (`node scripts/run.mjs <entry>`) until it exits by itself, in its
+ * own process group (killed whole after `timeoutMs`); resolves its exit code and output.
+ */
+export function runToExit(
+  entry: string,
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/run.mjs'), entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }
 

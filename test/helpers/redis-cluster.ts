@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import { freePort } from '../../scripts/lib/ports';
-import { portOpen, ServerProcess, waitFor } from './faults';
+import { EPHEMERAL_REDIS, portOpen, ServerProcess, waitFor } from './faults';
 
 export const CLUSTER_USER = 'app';
 export const CLUSTER_PASSWORD = 'cluster-test-pw';
@@ -128,14 +128,7 @@ export async function startCluster(options: { tls: boolean; nodeTimeoutMs?: numb
       'redis-server',
       [
         ...listen,
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
+        ...EPHEMERAL_REDIS,
         '--dir',
         dir,
         '--cluster-enabled',

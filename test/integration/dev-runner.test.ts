@@ -2,26 +2,10 @@
  * `npm run dev` without its dependencies: when Redis or MySQL cannot be reached (and no Docker
  * engine can start them), it names what is missing, says what to start, and exits non-zero.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runToExit } from '../helpers/faults';
 
-const ROOT = join(__dirname, '..', '..');
-
-async function runDev(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/run.mjs', 'scripts/dev.ts'], {
-      cwd: ROOT,
-      // DOCKER_HOST at a socket that does not exist: no engine can start them, wherever this runs.
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (e: unknown) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
+// DOCKER_HOST at a socket that does not exist: no engine can start them, wherever this runs.
+const runDev = (env: Record<string, string>) => runToExit('scripts/dev.ts', env, 60_000);
 
 test('unreachable Redis: names it, says what to start, exits non-zero', async () => {
   const { code, output } = await runDev({ REDIS_URL: 'redis://127.0.0.1:1', DOCKER_HOST: 'unix:///nonexistent.sock' });

@@ -2,30 +2,14 @@
  * `npm run reset` empties this run's Redis database and recreates its MySQL database with the
  * schema, and refuses any stage but local and test without touching anything.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { closeMysql, mysql } from '../../lib/clients/mysql';
 import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
+import { runToExit } from '../helpers/faults';
 
-const ROOT = join(__dirname, '..', '..');
-
-async function reset(env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/run.mjs', 'scripts/reset.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (e: unknown) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
+const reset = (env: Record<string, string> = {}) => runToExit('scripts/reset.ts', env, 60_000);
 
 const admin = new Redis(config().redis.url);
 
