@@ -59,7 +59,12 @@ test('FLUSHDB with grabs still queued: one rebuild after the drain, no coupon re
     const freshStatuses = freshAnswers.map((r) => r.status);
 
     expect(statusCounts(freshStatuses)).toEqual({ 201: 3, 204: 20 });
-    expect(again.map((r) => r.headers['x-seckill-reason'])).toEqual([
+    // Answered after the coupon sold out, a queued owner may hear "sold-out" from the one-second
+    // memory (api.md allows that staleness); past it, each is told it already owns the coupon.
+    for (const r of again) expect(['already-owned', 'sold-out']).toContain(r.headers['x-seckill-reason']);
+    await sleep(1100);
+    const owners = await Promise.all([4, 5, 6].map((i) => c.grab(token(i), SELLER, 'hot')));
+    expect(owners.map((r) => r.headers['x-seckill-reason'])).toEqual([
       'already-owned',
       'already-owned',
       'already-owned',
