@@ -221,12 +221,16 @@ export const EPHEMERAL_REDIS = ['--bind', '127.0.0.1', '--save', '', '--appendon
  */
 export async function privateRedis(extraArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
+  // A replica's full sync writes an RDB file: keep it out of the working directory.
+  const dir = mkdtempSync(join(tmpdir(), 'seckill-redis-'));
   return new ServerProcess(
     'redis-server',
     port,
     'redis-server',
-    ['--port', String(port), ...EPHEMERAL_REDIS, ...extraArgs],
+    ['--port', String(port), ...EPHEMERAL_REDIS, '--dir', dir, ...extraArgs],
     () => portOpen(port),
+    {},
+    () => rmSync(dir, { recursive: true, force: true }),
   );
 }
 
