@@ -46,13 +46,14 @@ export async function authenticateWith<T>(
   return { caller, value: r.value };
 }
 
-function verify(authorization: string | undefined): Promise<Caller> {
+/** The token's claims, verified locally; the session (revocation, warm cache) is not checked yet. */
+export function verify(authorization: string | undefined): Promise<Caller> {
   verifier ??= new TokenVerifier(config().auth.jwtSecret);
   return verifier.verify(tokenFromHeader(authorization));
 }
 
 /** Refuses a revoked token; resolves false when it had to wait for a cold cache to be rebuilt. */
-async function checkSession(s: Sessions, caller: Caller, deadline: number): Promise<boolean> {
+export async function checkSession(s: Sessions, caller: Caller, deadline: number): Promise<boolean> {
   const { revoked, warm } = await s.cache.session(caller.jti);
   if (!warm) {
     await awaitWarmCache(s.cache, deadline);

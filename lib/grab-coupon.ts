@@ -8,13 +8,16 @@
  * between, the outbox sweeper re-sends the message (lib/sweep-outbox.ts).
  *
  * The same script checks the grab rate limits, the pause flag and the sale window and counts the
- * answer (stats), so a refused grab is still one Redis round trip besides the session check. A
- * coupon this container saw sold out within the last second is answered from memory, without
- * Redis (lib/sold-out-memory.ts).
+ * answer (stats); on a single Redis node it also checks the caller's session (revoked token, cold
+ * cache: lua/session-check.lua), so any grab but a granted one is one Redis round trip in all. On a
+ * cluster the session keys live in other slots and are checked just before. A coupon this
+ * container saw sold out within the last second is answered from memory after the session check
+ * alone (lib/sold-out-memory.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from './auth/tokens';
+import { checkSession } from './authenticate';
 import { config } from './config';
 import { DependencyError, describe, TooManyRequests, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
@@ -22,7 +25,7 @@ import { metrics } from './metrics';
 import { awaitWarmCache } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import { countFromMemory, knownSoldOut, rememberSoldOut } from './sold-out-memory';
-import type { GrabResult, ReleaseResult } from './stores/types';
+import type { GrabResult, ReleaseResult, SessionRefusal } from './stores/types';
 import { isValidUsername, normalizeCouponName } from './validation';
 
 export type GrabOutcome = GrabResult['outcome'];
@@ -37,6 +40,7 @@ interface Grab {
 }
 
 /**
+ * @param caller the claims of a verified token: the session is checked here.
  * @param deadline epoch milliseconds by which the handler must have answered: late steps that are
  *   not needed for the answer are abandoned then.
  * @param address the client's address (API Gateway's sourceIp), for the per-address rate limit.
@@ -50,23 +54,36 @@ export async function grabCoupon(
   deadline = Date.now() + config().handlerTimeoutMs,
   address = '',
 ): Promise<Exclude<GrabOutcome, 'rate-limited'>> {
-  if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
   // Names are stored in NFC: the path's spelling is normalized the same way.
   const name = normalizeCouponName(rawName);
-  if (!isValidUsername(seller) || name === undefined) return 'not-found';
-
   const grabbedAtMs = Date.now();
+  if (caller.kind !== 'customer' || !isValidUsername(seller) || name === undefined) {
+    await checkSession(s, caller, deadline);
+    if (caller.kind !== 'customer') throw new Unauthorized("Sellers aren't allowed to get coupons.");
+    return 'not-found';
+  }
   if (knownSoldOut(seller, name, grabbedAtMs)) {
+    await checkSession(s, caller, deadline);
     countFromMemory(s.cache, seller, name, grabbedAtMs);
     return 'sold-out';
   }
   const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID(), address };
-  let result = await takeCoupon(s, grab, grabbedAtMs, deadline);
-  // Redis may have lost its data after this request's session check: "not found" is only an
-  // answer from a warm cache (one more round trip, on this rare outcome only).
+  // The session is checked by the grab's own round trip (on a cluster, just before it).
+  const first = await takeCoupon(s, grab, grabbedAtMs, deadline, caller.jti);
+  if (first.outcome === 'revoked') throw new Unauthorized();
+  let result: GrabResult;
+  if (first.outcome === 'cold') {
+    // Waits for the rebuild, then asks about the token again (revocations are restored too).
+    await checkSession(s, caller, deadline);
+    result = await grabOnly(s, grab, grabbedAtMs, deadline);
+  } else {
+    result = first;
+  }
+  // Redis may have lost its data after the session check: "not found" is only an answer from a
+  // warm cache (one more round trip, on this rare outcome only).
   if (result.outcome === 'not-found' && !(await s.cache.isWarm())) {
     await awaitWarmCache(s.cache, deadline);
-    result = await takeCoupon(s, grab, grabbedAtMs, deadline);
+    result = await grabOnly(s, grab, grabbedAtMs, deadline);
   }
   if (result.outcome === 'rate-limited') throw new TooManyRequests('Too many requests.', result.retryAfterSeconds);
   if (result.outcome === 'sold-out') rememberSoldOut(seller, name, grabbedAtMs);
@@ -128,7 +145,14 @@ export async function grabCoupon(
   return 'granted';
 }
 
-async function takeCoupon(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
+/** The grab script, with the caller's session checked in the same round trip when `session` is given. */
+async function takeCoupon(
+  s: SaleServices,
+  grab: Grab,
+  grabbedAtMs: number,
+  deadline: number,
+  session?: string,
+): Promise<GrabResult | SessionRefusal> {
   try {
     return await s.cache.grab(
       grab.seller,
@@ -138,12 +162,21 @@ async function takeCoupon(s: SaleServices, grab: Grab, grabbedAtMs: number, dead
       grabbedAtMs,
       grab.address,
       config().sale.grabLimits,
+      session,
     );
   } catch (e: unknown) {
     // The script may have run before the connection failed: undo it, if it did.
     await release(s, grab, 'the grab script failed', e, deadline);
     throw e;
   }
+}
+
+/** The grab script once the session is known good. */
+async function grabOnly(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
+  const result = await takeCoupon(s, grab, grabbedAtMs, deadline);
+  if (result.outcome === 'revoked' || result.outcome === 'cold')
+    throw new Error('grab without a session check refused');
+  return result;
 }
 
 /**

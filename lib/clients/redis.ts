@@ -21,10 +21,13 @@ import grabCoupon from '../../lua/grab-coupon.lua';
 import loadCoupon from '../../lua/load-coupon.lua';
 import loginThrottle from '../../lua/login-throttle.lua';
 import releaseGrab from '../../lua/release-grab.lua';
+import sessionCheck from '../../lua/session-check.lua';
 import { type Config, config } from '../config';
 
 export const SCRIPTS = {
   grabCoupon: { numberOfKeys: 7, lua: grabCoupon },
+  // Single node only: the grab and the caller's session check in one round trip.
+  grabInSession: { numberOfKeys: 9, lua: `${sessionCheck}\n${grabCoupon}` },
   releaseGrab: { numberOfKeys: 5, lua: releaseGrab },
   loadCoupon: { numberOfKeys: 4, lua: loadCoupon },
   controlCoupon: { numberOfKeys: 1, lua: controlCoupon },
@@ -46,6 +49,24 @@ declare module 'ioredis' {
       seconds: string,
       customerRate: string,
       addressRate: string,
+      username: string,
+      grabbedAt: number,
+      requestId: string,
+      customerPerSecond: number,
+      customerBurst: number,
+      addressPerSecond: number,
+      addressBurst: number,
+    ): Result<[number, ...(string | number)[]], Context>;
+    grabInSession(
+      info: string,
+      holders: string,
+      outbox: string,
+      stats: string,
+      seconds: string,
+      customerRate: string,
+      addressRate: string,
+      warm: string,
+      revoked: string,
       username: string,
       grabbedAt: number,
       requestId: string,

@@ -15,6 +15,7 @@ import {
   type PurchaseMessage,
   type ReleaseResult,
   type SaleCache,
+  type SessionRefusal,
   type Snapshot,
   STAT_OUTCOMES,
   type StatOutcome,
@@ -117,17 +118,11 @@ export class RedisSaleCache implements SaleCache {
     grabbedAtMs: number,
     address = '',
     limits: GrabLimits = NO_LIMITS,
-  ): Promise<GrabResult> {
+    session?: string,
+  ): Promise<GrabResult | SessionRefusal> {
     const k = couponKeys(seller, name);
     const { perCustomer, perAddress } = limits;
-    const [code, id, stock, description] = await this.redis.grabCoupon(
-      k.info,
-      k.holders,
-      k.outbox,
-      k.stats,
-      k.seconds,
-      k.customerRate(username),
-      k.addressRate(address),
+    const argv = [
       username,
       grabbedAtMs,
       requestId,
@@ -135,7 +130,29 @@ export class RedisSaleCache implements SaleCache {
       perCustomer.burst,
       address ? perAddress.rate : 0,
       perAddress.burst,
-    );
+    ] as const;
+    const couponKeyList = [
+      k.info,
+      k.holders,
+      k.outbox,
+      k.stats,
+      k.seconds,
+      k.customerRate(username),
+      k.addressRate(address),
+    ] as const;
+    let reply: [number, ...(string | number)[]];
+    if (session === undefined) {
+      reply = await this.redis.grabCoupon(...couponKeyList, ...argv);
+    } else if (this.redis instanceof Cluster) {
+      // The session's keys live in other slots: checked first, in a round trip of its own.
+      const { revoked, warm } = await this.session(session);
+      if (!warm) return { outcome: 'cold' };
+      if (revoked) return { outcome: 'revoked' };
+      reply = await this.redis.grabCoupon(...couponKeyList, ...argv);
+    } else {
+      reply = await this.redis.grabInSession(...couponKeyList, keys.warm, keys.revokedToken(session), ...argv);
+    }
+    const [code, id, stock, description] = reply;
     if (code === 1) {
       return {
         outcome: 'granted',
@@ -144,6 +161,8 @@ export class RedisSaleCache implements SaleCache {
       };
     }
     if (code === -6) return { outcome: 'rate-limited', retryAfterSeconds: Math.max(1, Number(id)) };
+    if (code === -7) return { outcome: 'revoked' };
+    if (code === -8) return { outcome: 'cold' };
     return { outcome: OUTCOMES[code as 0 | -1 | -2 | -3 | -4 | -5] ?? 'not-found' };
   }
 

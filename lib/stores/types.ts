@@ -70,6 +70,9 @@ export type GrabResult =
   | { outcome: 'not-found' | 'sold-out' | 'already-owned' | 'paused' | 'not-started' | 'ended' }
   | { outcome: 'rate-limited'; retryAfterSeconds: number };
 
+/** The grab's own session check refused it (`grab` with a session): nothing was taken or counted. */
+export type SessionRefusal = { outcome: 'revoked' } | { outcome: 'cold' };
+
 export type ReleaseResult = 'released' | 'stands' | 'gone';
 
 /**
@@ -125,7 +128,12 @@ export interface GrabCache {
     grabbedAtMs: number,
     address?: string,
     limits?: GrabLimits,
-  ): Promise<GrabResult>;
+    /**
+     * The caller's token id: the grab then checks the session too (a revoked token, a cold cache:
+     * `SessionRefusal`), within its own round trip where the store can.
+     */
+    session?: string,
+  ): Promise<GrabResult | SessionRefusal>;
   /** Adds counts of answers given without Redis (the sold-out memory) to the coupon's counters. */
   addStats(seller: string, name: string, outcome: StatOutcome, perSecond: [number, number][]): Promise<void>;
   /**

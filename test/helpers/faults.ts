@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { ServerBusy } from '../../lib/errors';
 import { couponKeys } from '../../lib/keys';
 import { freePort } from '../../scripts/lib/ports';
 import { waitFor } from '../../scripts/lib/wait-for';
@@ -475,6 +476,21 @@ export async function purchasers(db: Pool, seller: string, name: string): Promis
     [seller, name],
   );
   return rows.map((r) => r.username as string);
+}
+
+/**
+ * Setup work the hash lane may refuse on a busy machine (`ServerBusy`, the 503 a client retries):
+ * tried again after a short pause, as a client would.
+ */
+export async function admitted<T>(task: () => Promise<T>, attempts = 200): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (e: unknown) {
+      if (!(e instanceof ServerBusy) || attempt >= attempts) throw e;
+      await sleep(20 + Math.random() * 80);
+    }
+  }
 }
 
 /** Runs `tasks` with at most `limit` in flight; results in task order. */

@@ -14,6 +14,7 @@ import { services } from '../../lib/services';
 import { sweepOutbox } from '../../lib/sweep-outbox';
 import { type ApiResponse, client, inProcessApi, untilAnswered } from '../helpers/api';
 import {
+  admitted,
   inParallel,
   observe,
   purchasers,
@@ -90,7 +91,7 @@ async function newSale(prefix: string, coupons: number, customers: number): Prom
   const tokens = await inParallel(
     50,
     usernames.map((username) => async () => {
-      await register(services(), { username, password: 'secret123', kind: 'customer' });
+      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
       return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
     }),
   );

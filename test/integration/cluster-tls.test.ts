@@ -17,7 +17,7 @@ import { services } from '../../lib/services';
 import { redisReachable } from '../../scripts/lib/local-stack';
 import { type ContractTarget, describeContract } from '../contract/contract-suite';
 import { client, inProcessApi } from '../helpers/api';
-import { inParallel, observe, purchasers, saleState, statusCounts, stopAll } from '../helpers/faults';
+import { admitted, inParallel, observe, purchasers, saleState, statusCounts, stopAll } from '../helpers/faults';
 import { CLUSTER_PASSWORD, CLUSTER_USER, couponSlot, type LocalCluster, startCluster } from '../helpers/redis-cluster';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -115,7 +115,7 @@ test('concurrency on the cluster: 300 customers x 6 coupons of 20 (on every shar
   const tokens = await inParallel(
     50,
     usernames.map((username) => async () => {
-      await register(services(), { username, password: 'secret123', kind: 'customer' });
+      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
       return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
     }),
   );

@@ -8,7 +8,7 @@ import { issueToken } from '../../lib/auth/tokens';
 import { config } from '../../lib/config';
 import { services } from '../../lib/services';
 import { client, inProcessApi } from '../helpers/api';
-import { inParallel, observe, purchasers, saleState, statusCounts } from '../helpers/faults';
+import { admitted, inParallel, observe, purchasers, saleState, statusCounts } from '../helpers/faults';
 import { type Stack, startStack } from '../helpers/stack';
 
 const c = client(inProcessApi());
@@ -58,7 +58,7 @@ test(`${CUSTOMERS} customers x ${COUPONS} coupons of ${AMOUNT}, ${IN_FLIGHT} in 
   const tokens = await inParallel(
     2,
     usernames.map((username) => async () => {
-      await register(services(), { username, password: 'secret123', kind: 'customer' });
+      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
       return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
     }),
   );

@@ -3,7 +3,7 @@
  * ioredis `defineCommand`). Each test uses its own seller, so tests do not depend on each other.
  */
 import { randomUUID } from 'node:crypto';
-import { couponKeys } from '../../lib/keys';
+import { couponKeys, keys } from '../../lib/keys';
 import { RedisSaleCache } from '../../lib/stores/redis-sale-cache';
 import type { Coupon } from '../../lib/stores/types';
 import { type Stack, startStack } from '../helpers/stack';
@@ -560,5 +560,39 @@ describe('login-throttle', () => {
     expect(await stack.redis.pttl(key)).toBeGreaterThan(1000);
     await new Promise((r) => setTimeout(r, 2100));
     expect(await cache.loginThrottle(key, 'check', 2000, 3)).toBe(0);
+  });
+});
+
+describe('grab with the session checked in the same round trip (single node: session-check + grab-coupon)', () => {
+  const inSession = (c: Coupon, username: string, jti: string) =>
+    cache.grab(c.seller, c.name, username, randomUUID(), Date.now(), '', undefined, jti);
+
+  test('a warm cache and a live token: the grab itself', async () => {
+    await stack.redis.set(keys.warm, '1');
+    const c = await coupon({ amount: 1 });
+    expect((await inSession(c, 'bob', randomUUID())).outcome).toBe('granted');
+    expect((await inSession(c, 'eve', randomUUID())).outcome).toBe('sold-out');
+  });
+
+  test('a revoked token: refused, nothing taken, nothing counted', async () => {
+    await stack.redis.set(keys.warm, '1');
+    const c = await coupon({ amount: 1 });
+    const jti = randomUUID();
+    await cache.revokeToken(jti, 60);
+    expect(await inSession(c, 'bob', jti)).toEqual({ outcome: 'revoked' });
+    const s = await state(c);
+    expect([s.info.left, s.holders, s.outbox]).toEqual(['1', [], {}]);
+    expect(await stack.redis.hgetall(couponKeys(c.seller, c.name).stats)).toEqual({ granted: '0' });
+  });
+
+  test('a cold cache: refused before anything else, even for a revoked token', async () => {
+    const c = await coupon({ amount: 1 });
+    await stack.redis.del(keys.warm);
+    const jti = randomUUID();
+    expect(await inSession(c, 'bob', jti)).toEqual({ outcome: 'cold' });
+    await cache.revokeToken(jti, 60);
+    expect(await inSession(c, 'bob', jti)).toEqual({ outcome: 'cold' });
+    expect((await state(c)).info.left).toBe('1');
+    expect(await stack.redis.hgetall(couponKeys(c.seller, c.name).stats)).toEqual({ granted: '0' });
   });
 });
