@@ -56,26 +56,37 @@ function send(res: ServerResponse, result: HttpResult): void {
   res.writeHead(result.statusCode, headers).end(result.body);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The body, or undefined when the client went away before sending all of it. */
-async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> | Buffer {
+  // Most requests (listings, grabs) have none: no stream to read.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return EMPTY;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
         tooLarge(req, res);
-        return undefined;
+        resolve(undefined);
+        return;
       }
       chunks.push(chunk);
-    }
-  } catch {
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
     // An aborted upload (ECONNRESET, "aborted"): the client's doing, not a dependency's failure,
     // and nobody is left to answer.
-    res.destroy();
-    return undefined;
-  }
-  return Buffer.concat(chunks);
+    const gone = () => {
+      res.destroy();
+      resolve(undefined);
+    };
+    req.once('error', gone);
+    req.once('close', () => {
+      if (!req.complete) gone();
+    });
+  });
 }
 
 function tooLarge(req: IncomingMessage, res: ServerResponse): void {
