@@ -234,7 +234,7 @@ export function readConfig(env: Env): Config {
   const stage = str(env, 'STAGE', 'local');
   const local = stage === 'local' || stage === 'test';
   const region = str(env, 'AWS_REGION', 'us-east-1');
-  // Local stages default to the embedded emulator's address (see scripts/lib/local-stack.ts).
+  // Local stages default to the embedded emulator's address (see scripts/lib/stack.ts).
   const endpoint = env.SQS_ENDPOINT
     ? url(env, 'SQS_ENDPOINT')
     : local

@@ -21,7 +21,6 @@ import {
   type CpuUse,
   killChildren,
   progress,
-  resetData,
   type Stack,
   startServer,
   startStack,
@@ -30,6 +29,7 @@ import {
 } from './bench/stack';
 import { classic, hot, originalPlan, type Sizes, verify, type Workload } from './bench/workloads';
 import { killLocalServers } from './lib/local-server';
+import { emptyStores } from './lib/stack';
 
 const PHASES = ['ceiling', 'inprocess', 'start', 'offline'] as const;
 const WORKLOADS = ['classic', 'hot', 'plan'] as const;
@@ -176,7 +176,7 @@ async function runTarget(o: Options, stack: Stack, target: 'inprocess' | Target)
   };
   try {
     for (const name of o.workloads) {
-      await resetData(stack);
+      await emptyStores(stack);
       if (name === 'classic') await measure(await classic(o.sizes));
       if (name === 'hot') {
         const w = await hot(o.sizes);

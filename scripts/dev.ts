@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { SQSRecord } from 'aws-lambda';
 import type { Config } from '../lib/config';
 import { log, prepareLocalRun } from './lib/local-stack';
-import { type Poller, startPoller } from './queue/poller';
+import { startConsumer } from './lib/stack';
+import type { Poller } from './queue/poller';
 
 const SERVICE = 'seckill';
 
@@ -108,7 +108,7 @@ async function main() {
     stopping = true;
     offline.kill('SIGTERM');
     await poller?.stop();
-    await queue.stop();
+    await queue.close();
     process.exit(code);
   };
   offline.once('exit', (code) => void shutdown(code ?? 1));
@@ -116,13 +116,9 @@ async function main() {
   process.once('SIGTERM', () => void shutdown(0));
 
   await waitForPort(lambdaPort, 120_000);
-  poller = startPoller({
-    client: queue.client,
-    queueUrl: cfg.sqs.queueUrl,
-    region: cfg.sqs.region,
-    batchSize: cfg.local.consumerBatchSize,
-    windowMs: cfg.local.consumerBatchWindowMs,
-    deliver: async (records: SQSRecord[]) => {
+  // The consumer runs where the other functions do: in serverless-offline, invoked through its Lambda API.
+  poller = startConsumer(queue, {
+    deliver: async (records) => {
       const result = (await invoke('persistPurchases', { Records: records })) as {
         batchItemFailures?: { itemIdentifier: string }[];
       };

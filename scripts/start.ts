@@ -8,20 +8,17 @@ import cluster from 'node:cluster';
 import { config } from '../lib/config';
 import { describe } from '../lib/errors';
 import { logger } from '../lib/logger';
-import { persistPurchases } from '../lib/persist-purchases';
 import { useRestorer } from '../lib/restore-cache';
 import { closeServices, services } from '../lib/services';
 import { sweepOutbox } from '../lib/sweep-outbox';
 import { rebuildHere } from '../lib/warm-up';
 import { log, prepareLocalRun } from './lib/local-stack';
-import { startPoller } from './queue/poller';
+import { startConsumer } from './lib/stack';
 import { createApiServer } from './server/node-server';
 
 async function primary() {
   const queue = await prepareLocalRun();
   const cfg = queue.cfg;
-  // The primary's own consumer and sweeper read the same settings as the workers.
-  Object.assign(process.env, queue.env);
 
   let stopping = false;
   const fork = () => cluster.fork(queue.env);
@@ -49,13 +46,7 @@ async function primary() {
     fork();
   });
 
-  const poller = startPoller({
-    client: queue.client,
-    queueUrl: cfg.sqs.queueUrl,
-    region: cfg.sqs.region,
-    batchSize: cfg.local.consumerBatchSize,
-    windowMs: cfg.local.consumerBatchWindowMs,
-    deliver: (records) => persistPurchases(services(), records),
+  const poller = startConsumer(queue, {
     onError: (e) => logger.error('consumer delivery failed; batch left in the queue', { error: describe(e) }),
   });
   const sweeper = setInterval(
@@ -73,8 +64,7 @@ async function primary() {
     clearInterval(sweeper);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
     await poller.stop();
-    await closeServices();
-    await queue.stop();
+    await queue.close();
     process.exit(code);
   }
   process.once('SIGINT', () => void shutdown());

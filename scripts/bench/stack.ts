@@ -2,28 +2,23 @@
  * The bench's stores and processes: a Redis database and a MySQL database of its own on the
  * servers the configuration names (it refuses the configured ones: it wipes what it uses), an SQS
  * emulator in a child process (its CPU is never the client's), the servers under test, and the CPU
- * each of them uses. Everything here runs before the first `config()` call, which memoizes the
+ * each of them uses. The stores themselves are prepared, drained and emptied by the one stack
+ * builder (scripts/lib/stack.ts). Everything here runs before the first `config()` call, which memoizes the
  * environment the handlers of this process read.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import pidtree from 'pidtree';
 import pidusage from 'pidusage';
-import { mysql } from '../../lib/clients/mysql';
 import { config, DEV_JWT_SECRET, readConfig } from '../../lib/config';
-import { migrate } from '../../lib/db/migrations';
-import { persistPurchases } from '../../lib/persist-purchases';
-import { services } from '../../lib/services';
-import { queueDrained } from '../../lib/warm-up';
 import { type LocalScript, startLocalServer } from '../lib/local-server';
 import { freePort } from '../lib/ports';
+import { drain as drainQueue, prepareStores, type Queues } from '../lib/stack';
 import { waitFor } from '../lib/wait-for';
-import { startPoller } from '../queue/poller';
-import { ensureQueues } from '../queue/setup';
 
 export const progress = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -59,12 +54,9 @@ export function killChildren(): void {
 
 const healthy = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200);
 
-export interface Stack {
+export interface Stack extends Queues {
   root: string;
   logDir: string;
-  sqs: SQSClient;
-  queueUrl: string;
-  dlqUrl: string;
   admin: Redis;
   redisUrl: string;
   database: string;
@@ -101,18 +93,6 @@ process.on('SIGTERM', () => s.stop().finally(() => process.exit(0)));`;
   await waitFor('the SQS emulator', () => healthy(`${endpoint}/health`), 30_000, 200).catch((e: unknown) => {
     throw new Error(`${e instanceof Error ? e.message : String(e)}:\n${emulator.output()}`);
   });
-  const sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestHandler: { requestTimeout: 15_000, throwOnRequestTimeout: true },
-  });
-  const { queueUrl, dlqUrl } = await ensureQueues(sqs, {
-    queueName: QUEUE,
-    dlqName: `${QUEUE}-dlq`,
-    visibilityTimeoutSeconds: 30,
-    maxReceiveCount: 5,
-  });
   Object.assign(process.env, {
     STAGE: 'local',
     LOG_LEVEL: 'warn',
@@ -120,30 +100,24 @@ process.on('SIGTERM', () => s.stop().finally(() => process.exit(0)));`;
     REDIS_URL: redisUrl,
     MYSQL_DATABASE: database,
     SQS_ENDPOINT: endpoint,
-    QUEUE_URL: queueUrl,
     QUEUE_NAME: QUEUE,
     DLQ_NAME: `${QUEUE}-dlq`,
-    // As the emulator spells it: a rebuild reads the dead letters, and a derived URL may not match.
-    DLQ_URL: dlqUrl,
     // Setup is not measured: cheap password hashes keep it short (the plan sets its own cost).
     SCRYPT_LOG_N: '10',
   });
-  delete process.env.AWS_ACCESS_KEY_ID;
+  // The queues are the bench's own, created on its emulator (with the emulator's test credentials).
+  for (const name of ['QUEUE_URL', 'DLQ_URL', 'AWS_ACCESS_KEY_ID']) delete process.env[name];
+  const { sqs, queueUrl, dlqUrl } = await prepareStores(process.env, {
+    queue: { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 },
+    requestTimeoutMs: 15_000,
+  });
   const cfg = config();
-  if (cfg.redis.url !== redisUrl || cfg.mysql.database !== database) {
+  if (cfg.redis.url !== redisUrl || cfg.mysql.database !== database || cfg.sqs.queueUrl !== queueUrl) {
     throw new Error('config() was read before the bench set its environment');
   }
-  await migrate(cfg.mysql);
   const admin = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 60_000 });
   const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]) || undefined;
   return { root, logDir, sqs, queueUrl, dlqUrl, admin, redisUrl, database, redisPid } satisfies Stack;
-}
-
-/** Empties the queue, its DLQ, the tables and the Redis database. */
-export async function resetData(s: Stack): Promise<void> {
-  for (const url of [s.queueUrl, s.dlqUrl]) await s.sqs.send(new PurgeQueueCommand({ QueueUrl: url })).catch(() => {});
-  for (const table of ['purchases', 'coupons', 'users', 'revoked_tokens']) await mysql().query(`DELETE FROM ${table}`);
-  await s.admin.flushdb();
 }
 
 export async function queueDepth(s: Stack, url: string): Promise<number> {
@@ -157,29 +131,16 @@ export async function queueDepth(s: Stack, url: string): Promise<number> {
 }
 
 /**
- * Waits until the queue (visible and in-flight messages) reads empty three times in a row: every
- * message the consumer took is then persisted and deleted. `consume`: run the consumer here (the
- * in-process target has none of its own).
+ * Waits until the queue reads empty (stack.ts), at most 2 minutes. `consume`: run the consumer here
+ * (the in-process target has none of its own).
  */
 export async function drain(s: Stack, consume: boolean): Promise<{ ms: number; ok: boolean }> {
-  const cfg = config();
-  const poller = consume
-    ? startPoller({
-        client: s.sqs,
-        queueUrl: s.queueUrl,
-        batchSize: cfg.local.consumerBatchSize,
-        windowMs: cfg.local.consumerBatchWindowMs,
-        deliver: (records) => persistPurchases(services(), records),
-        onError: (e) => progress(`consumer: ${e instanceof Error ? e.message : String(e)}`),
-      })
-    : undefined;
   const t0 = Date.now();
-  try {
-    const ok = await queueDrained(services().queue, 120_000, 100, 3);
-    return { ms: Date.now() - t0, ok };
-  } finally {
-    await poller?.stop();
-  }
+  const ok = await drainQueue(s, 120_000, {
+    consume,
+    onError: (e) => progress(`consumer: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  return { ms: Date.now() - t0, ok };
 }
 
 export type Target = 'start' | 'offline';

@@ -1,19 +1,15 @@
 /**
- * What a local run needs besides the handlers: Redis and MySQL reachable (started with docker
- * compose when they are not and Docker is there), a queue (LocalStack when SQS_ENDPOINT is set, else
- * the embedded emulator), the queues created, and the schema migrated.
+ * What a local run (`npm run dev`, `npm start`) needs besides the handlers and the stores of
+ * stack.ts: Redis and MySQL reachable (started with docker compose when they are not and Docker is
+ * there), its messages, and the exit code of a start that cannot go on.
  */
 import { spawnSync } from 'node:child_process';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { Cluster } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { createRedis, type RedisClient } from '../../lib/clients/redis';
 import { type Config, ConfigError, readConfig } from '../../lib/config';
-import { migrate } from '../../lib/db/migrations';
 import { logger } from '../../lib/logger';
-import { ensureQueues } from '../queue/setup';
-
-export type Env = Record<string, string | undefined>;
+import { type Env, prepareStores, type Stores } from './stack';
 
 /** The runners' own lines go through the one logger, as JSON lines like everything else the process writes. */
 export const log = (line: string) => logger.info(line);
@@ -114,94 +110,6 @@ export async function requireServices(env: Env): Promise<Config> {
 }
 
 /**
- * The embedded SQS emulator (fauxqs), on 127.0.0.1 only: it has no authentication, and anyone who
- * reaches it can read, delete and inject purchase messages. (`startFauxqs` always binds 0.0.0.0;
- * its `host` option only names the host in queue URLs, so the app is built and bound here.)
- */
-export async function startEmbeddedQueue(port: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const { buildApp } = await import('fauxqs');
-  const app = buildApp({ logger: false });
-  await app.listen({ port, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('the emulator has no address');
-  return { url: `http://${address.address}:${address.port}`, stop: () => app.close() };
-}
-
-export interface LocalQueue {
-  env: Env;
-  cfg: Config;
-  client: SQSClient;
-  dlqUrl: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Uses the SQS endpoint of the configuration, or starts the embedded emulator; creates the queue
- * and its DLQ; returns the environment the handlers must run with.
- */
-export async function startQueue(env: Env): Promise<LocalQueue> {
-  let stop = async () => {};
-  if (!env.SQS_ENDPOINT && !env.QUEUE_URL) {
-    const port = configOrExit(env).local.queuePort;
-    const emulator = await startEmbeddedQueue(port).catch((e: unknown) => {
-      const inUse = e instanceof Error && 'code' in e && e.code === 'EADDRINUSE';
-      logger.error(
-        inUse
-          ? `port ${port} for the embedded SQS emulator is in use (another npm run dev?). Stop it, or set QUEUE_PORT.`
-          : `the embedded SQS emulator did not start: ${String(e)}`,
-      );
-      process.exit(1);
-    });
-    env.SQS_ENDPOINT = emulator.url;
-    stop = emulator.stop;
-    log(`embedded SQS emulator listening on ${emulator.url} (loopback only)`);
-    if (!['local', 'test'].includes(env.STAGE ?? 'local')) {
-      log('warning: the embedded emulator keeps messages in memory; set SQS_ENDPOINT or QUEUE_URL for a durable queue');
-    }
-  } else {
-    log(`SQS ${env.QUEUE_URL ?? env.SQS_ENDPOINT}`);
-  }
-  // QUEUE_URL is derived from the endpoint until the real one is known.
-  const { QUEUE_URL: given, ...withoutUrl } = env;
-  const draft = configOrExit(withoutUrl);
-  const client = new SQSClient({
-    region: draft.sqs.region,
-    endpoint: draft.sqs.endpoint,
-    credentials: draft.sqs.credentials,
-  });
-  // A configured QUEUE_URL names a queue that exists already (LocalStack's init hook made it).
-  const { queueUrl, dlqUrl } = given
-    ? { queueUrl: given, dlqUrl: '' }
-    : await ensureQueues(client, {
-        queueName: draft.sqs.queueName,
-        dlqName: draft.sqs.dlqName,
-        visibilityTimeoutSeconds: draft.local.visibilityTimeoutSeconds,
-        maxReceiveCount: draft.local.maxReceiveCount,
-      });
-  env.QUEUE_URL = queueUrl;
-  if (dlqUrl) env.DLQ_URL ??= dlqUrl;
-  return {
-    env,
-    cfg: configOrExit(env),
-    client,
-    dlqUrl,
-    stop: async () => {
-      client.destroy();
-      await stop();
-    },
-  };
-}
-
-export async function migrateOrExit(cfg: Config): Promise<void> {
-  try {
-    await migrate(cfg.mysql, (line) => log(line));
-  } catch (e: unknown) {
-    logger.error(`migration failed: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  }
-}
-
-/**
  * The environment of a local run: the stage defaults to `local`. Secrets are not filled in here:
  * lib/config.ts gives `local` and `test` their development values, and any other stage must set them.
  */
@@ -210,13 +118,27 @@ export function localEnv(env: Env): Env {
 }
 
 /**
- * Everything a local run needs before it serves: Redis and MySQL reachable, the queue ready, the
- * schema migrated. Returns the queue, whose `env` the handlers must run with.
+ * Everything a local run needs before it serves: Redis and MySQL reachable, then the stores
+ * prepared (stack.ts): the queue ready (LocalStack's, a configured one, or the embedded emulator),
+ * the schema migrated. The run's environment is this process's too, so that its own consumer and
+ * sweeper read the same settings as the handlers; the stores' `env` is what child processes get.
  */
-export async function prepareLocalRun(): Promise<LocalQueue> {
+export async function prepareLocalRun(): Promise<Stores> {
   const env = localEnv({ ...process.env });
   await requireServices(env);
-  const queue = await startQueue(env);
-  await migrateOrExit(queue.cfg);
-  return queue;
+  const embedded = !env.SQS_ENDPOINT && !env.QUEUE_URL;
+  if (!embedded) log(`SQS ${env.QUEUE_URL ?? env.SQS_ENDPOINT}`);
+  try {
+    const stores = await prepareStores(env, { embeddedQueue: true, configuredQueue: true, log });
+    if (embedded && !['local', 'test'].includes(stores.cfg.stage)) {
+      log('warning: the embedded emulator keeps messages in memory; set SQS_ENDPOINT or QUEUE_URL for a durable queue');
+    }
+    Object.assign(process.env, stores.env);
+    return stores;
+  } catch (e: unknown) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof ConfigError) logger.error(`configuration error: ${message}`);
+    else logger.error(message);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
 }

@@ -51,7 +51,7 @@ export default async function globalSetup() {
   }
 
   if (!process.env.SQS_ENDPOINT) {
-    // On loopback only, as scripts/lib/local-stack.ts binds it (startFauxqs binds every interface).
+    // On loopback only, as scripts/lib/stack.ts binds it (startFauxqs binds every interface).
     const app = buildApp({ logger: false });
     await app.listen({ port: await freePort(), host: '127.0.0.1' });
     process.env.SQS_ENDPOINT = `http://127.0.0.1:${app.server.address().port}`;

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { config } from '../../lib/config';
 import { runInProcess } from '../../scripts/bench/load';
-import { drain, resetData, type Stack } from '../../scripts/bench/stack';
+import { drain, type Stack } from '../../scripts/bench/stack';
 import { classic, hot, originalPlan, type Sizes, verify } from '../../scripts/bench/workloads';
+import { emptyStores as resetData } from '../../scripts/lib/stack';
 import { startStack, type Stack as TestStack } from '../helpers/stack';
 
 const sizes: Sizes = {
