@@ -92,10 +92,19 @@ function worker() {
     throw e;
   });
   server.listen(local.httpPort);
-  process.once('SIGTERM', () => {
+  // Requests in flight finish; idle connections close at once, busy ones after at most 5 s. Ctrl-C
+  // reaches every process of the group and the primary then asks each worker to stop as well: a
+  // second signal changes nothing (left to its default, it would end the worker mid-request).
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
     server.close(() => void closeServices().finally(() => process.exit(0)));
     server.closeIdleConnections();
-  });
+    setTimeout(() => server.closeAllConnections(), 5000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 if (cluster.isPrimary) {

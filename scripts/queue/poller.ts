@@ -8,6 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
+/** Between two receives that found nothing while a batch is being gathered. */
+const GATHER_PAUSE_MS = 25;
+
 export interface PollerOptions {
   client: SQSClient;
   queueUrl: string;
@@ -44,7 +47,12 @@ export function startPoller(options: PollerOptions): Poller {
         }),
       );
       if (Messages.length === 0) {
-        if (records.length > 0) break;
+        if (records.length === 0) continue;
+        // Lambda's batching window: keep gathering until it closes, a short pause between tries,
+        // so a trickle of messages makes one batch rather than a receive and a delivery each.
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await sleep(Math.min(left, GATHER_PAUSE_MS));
         continue;
       }
       if (records.length === 0) deadline = Date.now() + options.windowMs;
