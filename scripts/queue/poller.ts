@@ -9,7 +9,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { SQSRecord } from 'aws-lambda';
 
 /** Between two receives that found nothing while a batch is being gathered. */
-const GATHER_PAUSE_MS = 25;
+const GATHER_PAUSE_MS = 100;
 
 export interface PollerOptions {
   client: SQSClient;
