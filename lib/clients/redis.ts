@@ -39,41 +39,31 @@ export const SCRIPTS = {
   compareAndExpire: { numberOfKeys: 1, lua: compareAndExpire },
 } as const;
 
+/** The grab script's keys (one hash slot) and arguments: lua/grab-coupon.lua. */
+type GrabKeys = [
+  info: string,
+  holders: string,
+  outbox: string,
+  stats: string,
+  seconds: string,
+  customerRate: string,
+  addressRate: string,
+];
+type GrabArgv = [
+  username: string,
+  grabbedAt: number,
+  requestId: string,
+  customerPerSecond: number,
+  customerBurst: number,
+  addressPerSecond: number,
+  addressBurst: number,
+];
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    grabCoupon(
-      info: string,
-      holders: string,
-      outbox: string,
-      stats: string,
-      seconds: string,
-      customerRate: string,
-      addressRate: string,
-      username: string,
-      grabbedAt: number,
-      requestId: string,
-      customerPerSecond: number,
-      customerBurst: number,
-      addressPerSecond: number,
-      addressBurst: number,
-    ): Result<[number, ...(string | number)[]], Context>;
+    grabCoupon(...args: [...GrabKeys, ...GrabArgv]): Result<[number, ...(string | number)[]], Context>;
     grabInSession(
-      info: string,
-      holders: string,
-      outbox: string,
-      stats: string,
-      seconds: string,
-      customerRate: string,
-      addressRate: string,
-      warm: string,
-      revoked: string,
-      username: string,
-      grabbedAt: number,
-      requestId: string,
-      customerPerSecond: number,
-      customerBurst: number,
-      addressPerSecond: number,
-      addressBurst: number,
+      ...args: [...GrabKeys, warm: string, revoked: string, ...GrabArgv]
     ): Result<[number, ...(string | number)[]], Context>;
     releaseGrab(
       info: string,

@@ -12,6 +12,8 @@ import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import type { RowDataPacket } from 'mysql2/promise';
 import { config } from '../../lib/config';
 import { couponKeys, keys } from '../../lib/keys';
+import { services } from '../../lib/services';
+import { queueDrained } from '../../lib/warm-up';
 import { type ApiResponse, type Client, untilAnswered } from '../helpers/api';
 import { type Stack, sleep } from '../helpers/stack';
 
@@ -199,6 +201,9 @@ const COUNTERS = /^login:fail:|^coupon:\{.*\}:(stats|seconds|rate:.*)$/s;
 
 /** Every row of the MySQL tables and every key of the Redis database (but counters), for before/after comparison. */
 export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
+  // A grab of an earlier test may still be on its way to MySQL (the consumer gathers a batch for a
+  // moment): wait until the queue holds nothing, visible or in flight (the emulator counts exactly).
+  if (!(await queueDrained(services().queue, 20_000, 20, 1))) throw new Error('the queue did not drain');
   const mysql: Record<string, RowDataPacket[]> = {};
   for (const [table, order] of [
     ['users', 'id'],

@@ -107,9 +107,21 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
       );
       for (const r of trivial) expect(r.status).toBe(401);
       const slowestTrivial = Math.max(...trivial.map((r) => r.ms));
-      const busyWithin = Math.max(BUSY_WITHIN_MS, slowestTrivial + 500);
 
-      const answers = await Promise.all(attempts.map((a) => attempt(server.baseUrl, a)));
+      // The storm, and beside it 50 more of those trivial logins: how fast the server answers
+      // anything that needs no hashing while the storm runs. A 503 must come as fast, give or take
+      // the lane's wait, whatever else loads the machine (it never waits for a hash to finish).
+      const [answers, beside] = await Promise.all([
+        Promise.all(attempts.map((a) => attempt(server.baseUrl, a))),
+        Promise.all(
+          attempts
+            .slice(0, 50)
+            .map((a) => attempt(server.baseUrl, { ...a, password: 7 as unknown as string, expected: 401 })),
+        ),
+      ]);
+      for (const r of beside) expect(r.status).toBe(401);
+      const slowestBeside = Math.max(...beside.map((r) => r.ms));
+      const busyWithin = Math.max(BUSY_WITHIN_MS, slowestTrivial + 500, slowestBeside + 500);
 
       const busy = answers.filter((r) => r.status === 503);
       for (const [i, r] of answers.entries()) {
@@ -129,7 +141,7 @@ function describeStorm(label: string, script: 'scripts/dev.ts' | 'scripts/start.
       const slowest503 = Math.max(...busy.map((r) => r.ms));
       const slowest = Math.max(...answers.map((r) => r.ms));
       console.log(
-        `${label}: 200 answers without hashing within ${slowestTrivial.toFixed(0)} ms; storm: ${answers.filter((r) => r.status === 200).length} x 200, ${answers.filter((r) => r.status === 401).length} x 401, ${busy.length} x 503 (slowest 503 ${slowest503.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms)`,
+        `${label}: 200 answers without hashing within ${slowestTrivial.toFixed(0)} ms (${slowestBeside.toFixed(0)} ms beside the storm); storm: ${answers.filter((r) => r.status === 200).length} x 200, ${answers.filter((r) => r.status === 401).length} x 401, ${busy.length} x 503 (slowest 503 ${slowest503.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms)`,
       );
 
       // Customers who honour Retry-After (with jitter, as clients should) all log in in the end.
