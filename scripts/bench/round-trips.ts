@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { redis } from '../../lib/clients/redis';
 import { invoke } from './load';
+import { expect, header } from './workloads';
 
 export interface GrabCost {
   outcome: string;
@@ -43,9 +44,10 @@ export async function grabCosts(run: string): Promise<GrabCost[]> {
   await client.ping();
   if (!client.stream) return []; // a cluster client: one connection per node
   const user = async (name: string, kind: string) => {
-    await invoke('POST', '/api/users', { body: { username: name, password: 'secret123', kind } });
-    const r = await invoke('POST', '/api/auth', { body: { username: name, password: 'secret123' } });
-    return String(r.headers.Authorization ?? '');
+    const body = { username: name, password: 'secret123' };
+    await expect(201, `register ${name}`, () => invoke('POST', '/api/users', { body: { ...body, kind } }));
+    const r = await expect(200, `login ${name}`, () => invoke('POST', '/api/auth', { body }));
+    return header(r.headers, 'authorization') ?? '';
   };
   const seller = `rt_s_${run}`;
   const [sellerToken, a, b] = [
@@ -53,10 +55,9 @@ export async function grabCosts(run: string): Promise<GrabCost[]> {
     await user(`rt_a_${run}`, 'customer'),
     await user(`rt_b_${run}`, 'customer'),
   ];
-  await invoke('POST', `/api/users/${seller}/coupons`, {
-    token: sellerToken,
-    body: { name: 'one', amount: 1, stock: 1 },
-  });
+  await expect(201, 'create the coupon', () =>
+    invoke('POST', `/api/users/${seller}/coupons`, { token: sellerToken, body: { name: 'one', amount: 1, stock: 1 } }),
+  );
   const grab = (token: string) => () => invoke('PATCH', `/api/users/${seller}/coupons/one`, { token });
   // Warm every path first (a token's first verification, the scripts' first EVALSHA).
   await invoke('GET', `/api/users/${seller}/coupons`, { token: a });

@@ -122,7 +122,7 @@ const grab = (l: Ledger, c: Coupon, customer: (ctx: Context) => string, after?: 
 // ---------------------------------------------------------------- setup
 
 /** A setup request; a 503 (the hash lane full, a rebuild running) is sent again after a pause. */
-async function expect(status: number, what: string, send: () => Promise<Reply>) {
+export async function expect(status: number, what: string, send: () => Promise<Reply>) {
   let r = await send();
   for (let attempt = 0; r.status === 503 && attempt < 200; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
