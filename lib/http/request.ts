@@ -5,6 +5,8 @@ import { MAX_BODY_BYTES } from '../validation';
 /** A header by name, whatever its case (API Gateway lowercases names; other callers may not). */
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const wanted = name.toLowerCase();
+  const exact = event.headers?.[wanted];
+  if (exact !== undefined) return exact;
   for (const [key, value] of Object.entries(event.headers ?? {})) {
     if (key.toLowerCase() === wanted) return value;
   }

@@ -28,7 +28,9 @@ function toEvent(
   match: Match | undefined,
 ) {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
+  const given = req.headers;
+  for (const k in given) {
+    const v = given[k];
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
   return httpApiEvent({
