@@ -5,7 +5,7 @@
  * holds 2 connections by default (MYSQL_CONNECTION_LIMIT); MYSQL_TLS turns on TLS.
  */
 import { createPool, type Pool, type SslOptions } from 'mysql2/promise';
-import { config } from '../config';
+import { type Config, config } from '../config';
 
 let pool: Pool | undefined;
 
@@ -14,23 +14,26 @@ export function mysqlTls(tls: boolean): SslOptions | undefined {
   return tls ? { rejectUnauthorized: true, minVersion: 'TLSv1.2' } : undefined;
 }
 
+/** The pool the stores use, from these settings (a test may build one of its own with the same options). */
+export function createMysqlPool(settings: Config['mysql']): Pool {
+  const { host, port, user, password, database, connectionLimit, tls } = settings;
+  return createPool({
+    host,
+    port,
+    user,
+    password,
+    database,
+    connectionLimit,
+    charset: 'utf8mb4_bin',
+    timezone: 'Z',
+    connectTimeout: 3000,
+    enableKeepAlive: true,
+    ssl: mysqlTls(tls),
+  });
+}
+
 export function mysql(): Pool {
-  if (!pool) {
-    const { host, port, user, password, database, connectionLimit, tls } = config().mysql;
-    pool = createPool({
-      host,
-      port,
-      user,
-      password,
-      database,
-      connectionLimit,
-      charset: 'utf8mb4_bin',
-      timezone: 'Z',
-      connectTimeout: 3000,
-      enableKeepAlive: true,
-      ssl: mysqlTls(tls),
-    });
-  }
+  pool ??= createMysqlPool(config().mysql);
   return pool;
 }
 

@@ -14,8 +14,12 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { register } from '../../lib/accounts';
+import { issueToken } from '../../lib/auth/tokens';
+import { config } from '../../lib/config';
 import { ServerBusy } from '../../lib/errors';
 import { couponKeys } from '../../lib/keys';
+import { services } from '../../lib/services';
 import { freePort } from '../../scripts/lib/ports';
 import { waitFor } from '../../scripts/lib/wait-for';
 
@@ -479,18 +483,27 @@ export async function purchasers(db: Pool, seller: string, name: string): Promis
 }
 
 /**
- * Setup work the hash lane may refuse on a busy machine (`ServerBusy`, the 503 a client retries):
- * tried again after a short pause, as a client would.
+ * Customers registered through lib, as the register handler does (`inFlight` at a time), and their
+ * tokens issued as a login would. A registration the hash lane refuses on a busy machine
+ * (`ServerBusy`, the 503 a client retries) is tried again after a short pause, as a client would.
  */
-export async function admitted<T>(task: () => Promise<T>, attempts = 200): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await task();
-    } catch (e: unknown) {
-      if (!(e instanceof ServerBusy) || attempt >= attempts) throw e;
-      await sleep(20 + Math.random() * 80);
-    }
-  }
+export async function registeredCustomers(usernames: string[], inFlight: number): Promise<string[]> {
+  const { auth } = config();
+  return inParallel(
+    inFlight,
+    usernames.map((username) => async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await register(services(), { username, password: 'secret123', kind: 'customer' });
+          break;
+        } catch (e: unknown) {
+          if (!(e instanceof ServerBusy) || attempt >= 200) throw e;
+          await sleep(20 + Math.random() * 80);
+        }
+      }
+      return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
+    }),
+  );
 }
 
 /** Runs `tasks` with at most `limit` in flight; results in task order. */

@@ -1,24 +1,13 @@
-/**
- * Faults of a Redis Cluster during a sale, on the TLS + ACL cluster of test/helpers/redis-cluster.ts,
- * through the handlers in process: a primary SIGKILLed (its replica is promoted by the cluster),
- * slots moved to another shard (MIGRATING / IMPORTING + MIGRATE), one shard's data flushed. In
- * each, customers keep grabbing as well-behaved clients (after a 503 they wait its Retry-After and
- * try again), and afterwards: no 500, every answer in the contract, no coupon oversold, every 201
- * a purchase row and every row a 201, every winner's listing complete.
- */
-import { register } from '../../lib/accounts';
-import { issueToken } from '../../lib/auth/tokens';
-import { config } from '../../lib/config';
 import { keys } from '../../lib/keys';
 import { services } from '../../lib/services';
 import { sweepOutbox } from '../../lib/sweep-outbox';
 import { type ApiResponse, client, inProcessApi, untilAnswered } from '../helpers/api';
 import {
-  admitted,
   inParallel,
   observe,
   purchasers,
   quietLogs,
+  registeredCustomers,
   saleState,
   sleep,
   statusCounts,
@@ -87,14 +76,7 @@ async function newSale(prefix: string, coupons: number, customers: number): Prom
     expect((await api.createCoupon(sellerToken, seller, { name, amount: AMOUNT, stock: 2 })).status).toBe(201);
   }
   const usernames = Array.from({ length: customers }, (_, i) => `${prefix}_c${i}`);
-  const { auth } = config();
-  const tokens = await inParallel(
-    50,
-    usernames.map((username) => async () => {
-      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
-      return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
-    }),
-  );
+  const tokens = await registeredCustomers(usernames, 50);
   return { seller, sellerToken, names, usernames, tokens };
 }
 

@@ -6,18 +6,23 @@
  * then run through the handlers in process.
  */
 import { Cluster } from 'ioredis';
-import { register } from '../../lib/accounts';
-import { issueToken } from '../../lib/auth/tokens';
 import { createRedis, type RedisClient } from '../../lib/clients/redis';
 import { config } from '../../lib/config';
 import { isCacheFailure } from '../../lib/errors';
 import { errorResponse } from '../../lib/http/handler';
 import { couponKeys } from '../../lib/keys';
-import { services } from '../../lib/services';
 import { redisReachable } from '../../scripts/lib/local-stack';
 import { type ContractTarget, describeContract } from '../contract/contract-suite';
 import { client, inProcessApi } from '../helpers/api';
-import { admitted, inParallel, observe, purchasers, saleState, statusCounts, stopAll } from '../helpers/faults';
+import {
+  inParallel,
+  observe,
+  purchasers,
+  registeredCustomers,
+  saleState,
+  statusCounts,
+  stopAll,
+} from '../helpers/faults';
 import { CLUSTER_PASSWORD, CLUSTER_USER, couponSlot, type LocalCluster, startCluster } from '../helpers/redis-cluster';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -111,14 +116,7 @@ test('concurrency on the cluster: 300 customers x 6 coupons of 20 (on every shar
   }
   expect(shards.size).toBeGreaterThanOrEqual(2);
   const usernames = Array.from({ length: 300 }, (_, i) => `cl_c${i}`);
-  const { auth } = config();
-  const tokens = await inParallel(
-    50,
-    usernames.map((username) => async () => {
-      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
-      return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
-    }),
-  );
+  const tokens = await registeredCustomers(usernames, 50);
   const jobs = usernames.flatMap((_, i) => names.map((name) => ({ i, name })));
   jobs.sort((a, b) => ((a.i * 7919 + a.name.length * 31) % 101) - ((b.i * 7919 + b.name.length * 31) % 101));
   const started = Date.now();

@@ -1,14 +1,5 @@
-/**
- * Promises 1-4 under load, in process through the real handlers (real Redis, MySQL and queue):
- * 1,000 customers each grab each of 10 coupons of 20, with 200 requests in flight; and one customer
- * fires 50 grabs of one coupon at once.
- */
-import { register } from '../../lib/accounts';
-import { issueToken } from '../../lib/auth/tokens';
-import { config } from '../../lib/config';
-import { services } from '../../lib/services';
 import { client, inProcessApi } from '../helpers/api';
-import { admitted, inParallel, observe, purchasers, saleState, statusCounts } from '../helpers/faults';
+import { inParallel, observe, purchasers, registeredCustomers, saleState, statusCounts } from '../helpers/faults';
 import { type Stack, startStack } from '../helpers/stack';
 
 const c = client(inProcessApi());
@@ -52,16 +43,8 @@ test(`${CUSTOMERS} customers x ${COUPONS} coupons of ${AMOUNT}, ${IN_FLIGHT} in 
   }
   const usersStarted = Date.now();
   const usernames = Array.from({ length: CUSTOMERS }, (_, i) => `load_c${i}`);
-  // Registered through lib (as the register handler does); tokens issued as a login would.
-  const { auth } = config();
-  // The password hash lane takes a few at a time (the rest get 503 busy): register a few at a time.
-  const tokens = await inParallel(
-    2,
-    usernames.map((username) => async () => {
-      await admitted(() => register(services(), { username, password: 'secret123', kind: 'customer' }));
-      return issueToken({ username, kind: 'customer' }, auth.jwtSecret, auth.tokenTtlSeconds);
-    }),
-  );
+  // Registered through lib, a few at a time: the password hash lane takes a few at once.
+  const tokens = await registeredCustomers(usernames, 2);
   const usersMs = Date.now() - usersStarted;
 
   const jobs = shuffled(usernames.flatMap((_, i) => names.map((name) => ({ i, name }))));

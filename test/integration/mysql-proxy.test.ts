@@ -3,8 +3,8 @@
  * server-side prepared statements (they pin a proxy connection), values are still escaped, and
  * MYSQL_TLS really asks the server for TLS (this MariaDB has none, so the handshake is refused).
  */
-import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
-import { closeMysql, mysql, mysqlTls } from '../../lib/clients/mysql';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { closeMysql, createMysqlPool, mysql, mysqlTls } from '../../lib/clients/mysql';
 import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { MysqlDatabase } from '../../lib/stores/mysql-database';
@@ -12,19 +12,9 @@ import { MysqlDatabase } from '../../lib/stores/mysql-database';
 let pool: Pool;
 
 beforeAll(async () => {
-  const { host, port, user, password, database } = config().mysql;
   await migrate(config().mysql);
-  // One connection, so its session counters see every statement the store sends.
-  pool = createPool({
-    host,
-    port,
-    user,
-    password,
-    database,
-    connectionLimit: 1,
-    timezone: 'Z',
-    charset: 'utf8mb4_bin',
-  });
+  // The stores' own pool options, with one connection, so its session counters see every statement.
+  pool = createMysqlPool({ ...config().mysql, connectionLimit: 1 });
   for (const table of ['purchases', 'coupons', 'users', 'revoked_tokens']) await pool.query(`DELETE FROM ${table}`);
 });
 
