@@ -46,9 +46,16 @@ export async function login(
   address = '',
   cache: LoginCache = loginCache(),
 ): Promise<{ token: string; kind: Kind }> {
-  await checkLoginThrottle(s.cache, body.username, address);
+  const { username, password } = body;
+  // The login cache is read alongside the throttle check, in the same round trip; its answer is
+  // used only once the throttle let the attempt through. (A cache that fails is a miss: no rejection.)
+  const cached =
+    typeof username === 'string' && typeof password === 'string' && validate.isValidUsername(username)
+      ? cachedLogin(cache, username, password)
+      : undefined;
+  await checkLoginThrottle(s.cache, username, address);
   try {
-    return await verifyLogin(s, body, cache);
+    return await verifyLogin(s, body, cache, cached);
   } catch (e: unknown) {
     if (e instanceof Unauthorized) await recordFailedLogin(s.cache, body.username, address);
     throw e;
@@ -65,14 +72,15 @@ async function verifyLogin(
   s: Services,
   body: Record<string, unknown>,
   cache: LoginCache,
+  lookup: Promise<CachedLogin> | undefined,
 ): Promise<{ token: string; kind: Kind }> {
   const { auth } = config();
   const { username, password } = body;
   if (typeof username !== 'string' || typeof password !== 'string') throw LOGIN_FAILED();
   // Throttling (in login() above) comes before both paths, so a cached password is throttled like
-  // any other; a failure is counted there when `loginFailed` is thrown below.
+  // any other; a 401 thrown below is counted there as a failure.
   const known = validate.isValidUsername(username);
-  const cached = known ? await cachedLogin(cache, username, password) : { kind: undefined, reachable: true };
+  const cached = (await lookup) ?? { kind: undefined, reachable: true };
   const cachedKind = cached.kind;
   if (cachedKind) {
     return {
@@ -90,7 +98,7 @@ async function verifyLogin(
     if (e instanceof ServerBusy) throw new ServerBusy({ kind: '' });
     throw e;
   }
-  if (!user) throw loginFailed();
+  if (!user) throw LOGIN_FAILED();
   const token = await issueToken(user, auth.jwtSecret, auth.tokenTtlSeconds);
   return { token, kind: user.kind };
 }
@@ -121,17 +129,10 @@ async function verifySlowly(
   return { username: user.username, kind: user.kind };
 }
 
-/** The one place a login fails with 401 (where throttling will count it). */
-function loginFailed(): Unauthorized {
-  return LOGIN_FAILED();
-}
-
 /** A cache that cannot answer is a miss: the slow path still works without Redis. */
-async function cachedLogin(
-  cache: LoginCache,
-  username: string,
-  password: string,
-): Promise<{ kind: Kind | undefined; reachable: boolean }> {
+type CachedLogin = { kind: Kind | undefined; reachable: boolean };
+
+async function cachedLogin(cache: LoginCache, username: string, password: string): Promise<CachedLogin> {
   try {
     return { kind: await cache.lookup(username, password), reachable: true };
   } catch (e: unknown) {

@@ -22,7 +22,7 @@ import { config } from './config';
 import { DependencyError, describe, TooManyRequests, Unauthorized, Unavailable } from './errors';
 import { logger } from './logger';
 import { metrics } from './metrics';
-import { awaitWarmCache } from './restore-cache';
+import { restoring } from './restore-cache';
 import type { SaleServices } from './sale-services';
 import { countFromMemory, knownSoldOut, rememberSoldOut } from './sold-out-memory';
 import type { GrabResult, ReleaseResult, SessionRefusal } from './stores/types';
@@ -68,23 +68,17 @@ export async function grabCoupon(
     return 'sold-out';
   }
   const grab: Grab = { seller, name, username: caller.username, requestId: randomUUID(), address };
-  // The session is checked by the grab's own round trip (on a cluster, just before it).
-  const first = await takeCoupon(s, grab, grabbedAtMs, deadline, caller.jti);
-  if (first.outcome === 'revoked') throw new Unauthorized();
-  let result: GrabResult;
-  if (first.outcome === 'cold') {
+  // The session is checked by the grab's own round trip (on a cluster, just before it), and a
+  // "not found" comes only from a warm cache.
+  let result = await takeCoupon(s, grab, grabbedAtMs, deadline, caller.jti);
+  if (result.outcome === 'cold') {
     // Waits for the rebuild, then asks about the token again (revocations are restored too).
     await checkSession(s, caller, deadline);
-    result = await grabOnly(s, grab, grabbedAtMs, deadline);
-  } else {
-    result = first;
+    result = await takeCoupon(s, grab, grabbedAtMs, deadline, caller.jti);
+    // Lost again right after the rebuild: answer as a cold cache does.
+    if (result.outcome === 'cold') throw restoring();
   }
-  // Redis may have lost its data after the session check: "not found" is only an answer from a
-  // warm cache (one more round trip, on this rare outcome only).
-  if (result.outcome === 'not-found' && !(await s.cache.isWarm())) {
-    await awaitWarmCache(s.cache, deadline);
-    result = await grabOnly(s, grab, grabbedAtMs, deadline);
-  }
+  if (result.outcome === 'revoked') throw new Unauthorized();
   if (result.outcome === 'rate-limited') throw new TooManyRequests('Too many requests.', result.retryAfterSeconds);
   if (result.outcome === 'sold-out') rememberSoldOut(seller, name, grabbedAtMs);
   if (result.outcome !== 'granted') return result.outcome;
@@ -169,14 +163,6 @@ async function takeCoupon(
     await release(s, grab, 'the grab script failed', e, deadline);
     throw e;
   }
-}
-
-/** The grab script once the session is known good. */
-async function grabOnly(s: SaleServices, grab: Grab, grabbedAtMs: number, deadline: number): Promise<GrabResult> {
-  const result = await takeCoupon(s, grab, grabbedAtMs, deadline);
-  if (result.outcome === 'revoked' || result.outcome === 'cold')
-    throw new Error('grab without a session check refused');
-  return result;
 }
 
 /**

@@ -20,11 +20,13 @@ let current: SaleServices | undefined;
 
 /** Built once per container from the shared clients, which connect lazily. */
 export function saleServices(): SaleServices {
-  const { queueUrl, dlqUrl } = config().sqs;
-  current ??= {
-    cache: guard(new RedisSaleCache(redis()), 'cache', isCacheFailure),
-    queue: guard(new SqsPurchaseQueue(sqs(), queueUrl, dlqUrl), 'queue', () => true),
-  };
+  if (!current) {
+    const { queueUrl, dlqUrl } = config().sqs;
+    current = {
+      cache: guard(new RedisSaleCache(redis()), 'cache', isCacheFailure),
+      queue: guard(new SqsPurchaseQueue(sqs(), queueUrl, dlqUrl), 'queue', () => true),
+    };
+  }
   return current;
 }
 

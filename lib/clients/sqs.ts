@@ -6,12 +6,13 @@ let client: SQSClient | undefined;
 
 export function sqs(): SQSClient {
   if (!client) {
-    const { region, endpoint, sendTimeoutMs, credentials } = config().sqs;
+    const { region, endpoint, sendTimeoutMs, sendAttempts, credentials } = config().sqs;
     client = new SQSClient({
       region,
       endpoint,
       credentials,
-      maxAttempts: 2,
+      // The attempts the time budget counts (lib/config.ts).
+      maxAttempts: sendAttempts,
       // Without throwOnRequestTimeout the SDK only logs a warning when the timeout passes and keeps
       // waiting: a hung queue would hang the grab instead of answering 503.
       requestHandler: { requestTimeout: sendTimeoutMs, connectionTimeout: sendTimeoutMs, throwOnRequestTimeout: true },

@@ -149,6 +149,9 @@ export class RedisSaleCache implements SaleCache {
       if (!warm) return { outcome: 'cold' };
       if (revoked) return { outcome: 'revoked' };
       reply = await this.redis.grabCoupon(...couponKeyList, ...argv);
+      // The coupon's shard may have lost its data since: "not found" only from a warm cache (one
+      // more round trip, on this rare outcome only; a single node checks it in the same script).
+      if (reply[0] === 0 && !(await this.isWarm())) return { outcome: 'cold' };
     } else {
       reply = await this.redis.grabInSession(...couponKeyList, keys.warm, keys.revokedToken(session), ...argv);
     }

@@ -154,7 +154,6 @@ export interface GrabCache {
   removeHolding(username: string, holding: Holding): Promise<void>;
   /** Whether the customer holds the coupon. */
   holds(seller: string, name: string, username: string): Promise<boolean>;
-  isWarm(): Promise<boolean>;
 }
 
 /** What the consumer and the outbox sweeper need besides the grab's own operations. */
