@@ -97,8 +97,3 @@ export function publishMetrics<TEvent = unknown, TResult = unknown>(): Middlewar
   };
   return { after: publish, onError: publish };
 }
-
-/** Forgets the sinks, so the next call reads the configuration again (tests). */
-export function resetMetrics(): void {
-  sinks = undefined;
-}

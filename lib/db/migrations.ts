@@ -25,6 +25,14 @@ interface Migration {
  * when the seller already has that name, the name cut to fit plus `-<id>`. Recorded in
  * `coupon_renames`. Purchases refer to coupons by id, so only the coupon row changes.
  */
+/** After migration 3's statements: says how many users it renamed. */
+async function reportUsernameRenames(db: Connection, log: Log): Promise<void> {
+  const [renamed] = await db.query('SELECT COUNT(*) AS n FROM username_renames');
+  const n = Number((renamed as { n: number }[])[0]?.n ?? 0);
+  // Redis still holds the old spellings until it is rebuilt from MySQL.
+  if (n > 0) log(`renamed ${n} users (see username_renames): flush Redis so the cache is rebuilt`);
+}
+
 async function renameCouponNames(db: Connection, log: Log): Promise<void> {
   const [rows] = await db.query('SELECT id, seller, name FROM coupons ORDER BY id');
   const coupons = rows as { id: number; seller: string; name: string }[];
@@ -137,6 +145,7 @@ export const MIGRATIONS: Migration[] = [
         ADD COLUMN username_folded VARCHAR(32) AS (LOWER(username)) STORED,
         ADD UNIQUE KEY uq_users_username_folded (username_folded)`,
     ],
+    run: reportUsernameRenames,
   },
   {
     version: 4,
@@ -216,12 +225,6 @@ async function applyPending(db: Connection, log: Log, upTo: number): Promise<num
       await m.run?.(db, log);
       await db.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
       log(`applied migration ${m.version}: ${m.name}`);
-      if (m.version === 3) {
-        const [renamed] = await db.query('SELECT COUNT(*) AS n FROM username_renames');
-        const n = Number((renamed as { n: number }[])[0]?.n ?? 0);
-        // Redis still holds the old spellings until it is rebuilt from MySQL.
-        if (n > 0) log(`renamed ${n} users (see username_renames): flush Redis so the cache is rebuilt`);
-      }
       applied.push(m.version);
     }
     return applied;
