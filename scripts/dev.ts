@@ -5,33 +5,15 @@
  * serverless-offline itself runs the outbox sweeper on its schedule.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Config } from '../lib/config';
 import { log, prepareLocalRun } from './lib/local-stack';
+import { portOpen } from './lib/ports';
 import { startConsumer } from './lib/stack';
+import { waitFor } from './lib/wait-for';
 import type { Poller } from './queue/poller';
 
 const SERVICE = 'seckill';
-
-function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on port ${port} after ${timeoutMs} ms`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
 
 /** serverless.yml's parameters for a deployed stage run locally: this machine's, no SSM. */
 function localParams(cfg: Config, jwtSecret: string, lambdaPort: number): string[] {
@@ -115,7 +97,7 @@ async function main() {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
-  await waitForPort(lambdaPort, 120_000);
+  await waitFor(`something listening on port ${lambdaPort}`, () => portOpen(lambdaPort), 120_000, 200);
   // The consumer runs where the other functions do: in serverless-offline, invoked through its Lambda API.
   poller = startConsumer(queue, {
     deliver: async (records) => {

@@ -9,6 +9,7 @@ import { createConnection } from 'mysql2/promise';
 import { createRedis } from '../lib/clients/redis';
 import { config, configuredStage } from '../lib/config';
 import { migrate } from '../lib/db/migrations';
+import { primaries } from './lib/stack';
 
 async function reset(): Promise<void> {
   const stage = configuredStage();
@@ -20,10 +21,7 @@ async function reset(): Promise<void> {
   const { host, port, user, password, database } = cfg.mysql;
   const client = createRedis();
   try {
-    // A cluster client knows its nodes only once connected.
-    await client.ping();
-    const nodes = 'nodes' in client ? client.nodes('master') : [client];
-    for (const node of nodes) await node.flushdb();
+    for (const node of await primaries(client)) await node.flushdb();
   } finally {
     client.disconnect();
   }

@@ -5,8 +5,9 @@
  *
  *   node scripts/run.mjs scripts/bench/login-path.ts [--logins=300]
  *
- * It uses its own Redis database and MySQL database (REDIS_URL and MYSQL_DATABASE, by default
- * redis://127.0.0.1:6379/14 and seckill_bench_login), which it empties first.
+ * It uses stores of its own on the configured servers, Redis database 14 and the MySQL database
+ * `<MYSQL_DATABASE>_bench_login`, which it empties first (it refuses the configured ones, as the
+ * bench does).
  */
 import { cpus } from 'node:os';
 import { login, register } from '../../lib/accounts';
@@ -17,6 +18,7 @@ import { config } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { ServerBusy } from '../../lib/errors';
 import { closeServices, services } from '../../lib/services';
+import { benchStores } from './stack';
 
 const logins = Number(/--logins=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 300);
 
@@ -85,8 +87,9 @@ async function main() {
   await closeServices();
 }
 
-process.env.REDIS_URL ??= 'redis://127.0.0.1:6379/14';
-process.env.MYSQL_DATABASE ??= 'seckill_bench_login';
+const stores = benchStores(14, undefined, 'bench_login');
+process.env.REDIS_URL = stores.redisUrl;
+process.env.MYSQL_DATABASE = stores.database;
 main().catch((e: unknown) => {
   console.error(e);
   process.exit(1);

@@ -67,22 +67,31 @@ export interface Stack extends Queues {
  * Picks the bench's stores on the configured servers, says loudly what it will wipe, starts the
  * emulator, creates the queues and the schema, and sets the environment of this process.
  */
-export async function startStack(o: { redisDb: number; database?: string }, root: string, logDir: string) {
-  // The addresses the user configured (environment or .env): the bench uses the same servers.
+/**
+ * The bench's own stores on the servers the user configured (environment or .env): Redis database
+ * `redisDb` and MySQL `database` (default `<MYSQL_DATABASE>_<suffix>`). It wipes them, so it
+ * refuses the configured ones, and says loudly what it will wipe.
+ */
+export function benchStores(redisDb: number, database: string | undefined, suffix = 'bench') {
   const user = readConfig({ ...process.env, STAGE: 'local' });
   const redis = new URL(user.redis.url);
   const userDb = Number(redis.pathname.slice(1) || 0);
-  redis.pathname = `/${o.redisDb}`;
+  redis.pathname = `/${redisDb}`;
   const redisUrl = redis.toString();
-  const database = o.database ?? `${user.mysql.database}_bench`;
-  if (o.redisDb === userDb || database === user.mysql.database) {
+  const db = database ?? `${user.mysql.database}_${suffix}`;
+  if (redisDb === userDb || db === user.mysql.database) {
     throw new Error(
       `the bench wipes its stores; it refuses the configured ones (Redis db ${userDb}, MySQL ${user.mysql.database}): pick others with --redis-db / --database`,
     );
   }
   progress(
-    `WIPES before every workload: Redis ${redisUrl} (FLUSHDB) and every row of MySQL database ${database} on ${user.mysql.host}:${user.mysql.port}`,
+    `WIPES before every workload: Redis ${redisUrl} (FLUSHDB) and every row of MySQL database ${db} on ${user.mysql.host}:${user.mysql.port}`,
   );
+  return { redisUrl, database: db };
+}
+
+export async function startStack(o: { redisDb: number; database?: string }, root: string, logDir: string) {
+  const { redisUrl, database } = benchStores(o.redisDb, o.database);
 
   const port = await freePort();
   const code = `import { startFauxqs } from 'fauxqs';

@@ -4,17 +4,16 @@
  * there), its messages, and the exit code of a start that cannot go on.
  */
 import { spawnSync } from 'node:child_process';
-import { Cluster } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { createRedis, type RedisClient } from '../../lib/clients/redis';
 import { type Config, ConfigError, readConfig } from '../../lib/config';
 import { logger } from '../../lib/logger';
-import { type Env, prepareStores, type Stores } from './stack';
+import { type Env, prepareStores, primaries, type Stores } from './stack';
 
 /** The runners' own lines go through the one logger, as JSON lines like everything else the process writes. */
 export const log = (line: string) => logger.info(line);
 
-export function configOrExit(env: Env): Config {
+function configOrExit(env: Env): Config {
   try {
     return readConfig(env);
   } catch (e: unknown) {
@@ -36,7 +35,7 @@ export async function redisReachable(settings: Config['redis']): Promise<boolean
     r = createRedis(settings.url, settings.cluster, { ...settings, commandTimeoutMs: 1500 });
     const client = r;
     // On a cluster, every primary must answer (each is reached with the client's own options).
-    const nodes = client instanceof Cluster ? await clusterPrimaries(client) : [client];
+    const nodes = await primaries(client);
     await Promise.all(nodes.map((n) => n.ping()));
     return true;
   } catch {
@@ -44,13 +43,6 @@ export async function redisReachable(settings: Config['redis']): Promise<boolean
   } finally {
     r?.disconnect();
   }
-}
-
-async function clusterPrimaries(cluster: Cluster) {
-  await cluster.ping();
-  const primaries = cluster.nodes('master');
-  if (primaries.length === 0) throw new Error('the cluster has no primary');
-  return primaries;
 }
 
 async function mysqlReachable(c: Config['mysql']): Promise<boolean> {
@@ -75,7 +67,7 @@ function dockerEngineRunning(): boolean {
 }
 
 /** Makes sure Redis and MySQL answer; brings them up with docker compose if it can; else exits. */
-export async function requireServices(env: Env): Promise<Config> {
+async function requireServices(env: Env): Promise<Config> {
   let cfg = configOrExit(env);
   const missing = async () => {
     const out: string[] = [];
@@ -113,7 +105,7 @@ export async function requireServices(env: Env): Promise<Config> {
  * The environment of a local run: the stage defaults to `local`. Secrets are not filled in here:
  * lib/config.ts gives `local` and `test` their development values, and any other stage must set them.
  */
-export function localEnv(env: Env): Env {
+function localEnv(env: Env): Env {
   return { ...env, STAGE: env.STAGE ?? 'local' };
 }
 

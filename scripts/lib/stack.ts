@@ -10,9 +10,10 @@
 import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { Cluster, type Redis } from 'ioredis';
+import type { RowDataPacket } from 'mysql2/promise';
 import { handler as persistPurchases } from '../../functions/persist-purchases';
 import { mysql } from '../../lib/clients/mysql';
-import { redis } from '../../lib/clients/redis';
+import { type RedisClient, redis } from '../../lib/clients/redis';
 import { type Config, config, readConfig } from '../../lib/config';
 import { migrate } from '../../lib/db/migrations';
 import { closeServices, services } from '../../lib/services';
@@ -51,15 +52,12 @@ export interface StoresOptions {
   log?: (line: string) => void;
 }
 
-/** The tables the stores hold rows in, children first. */
-const TABLES = ['purchases', 'coupons', 'users', 'revoked_tokens'];
-
 /**
  * The embedded SQS emulator (fauxqs), on 127.0.0.1 only: it has no authentication, and anyone who
  * reaches it can read, delete and inject purchase messages. (`startFauxqs` always binds 0.0.0.0;
  * its `host` option only names the host in queue URLs, so the app is built and bound here.)
  */
-export async function startEmbeddedQueue(port: number): Promise<{ url: string; stop(): Promise<void> }> {
+async function startEmbeddedQueue(port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const { buildApp } = await import('fauxqs');
   const app = buildApp({ logger: false });
   await app.listen({ port, host: '127.0.0.1' });
@@ -184,15 +182,30 @@ export async function drain(
   }
 }
 
-/** The nodes holding data: the one server, or every primary of a cluster. */
-export function dataNodes(): Redis[] {
-  const client = redis();
-  return client instanceof Cluster ? client.nodes('master') : [client];
+/**
+ * The nodes holding a client's data: the one server, or every primary of a cluster (a cluster
+ * client knows its nodes only once connected, so it is asked something first).
+ */
+export async function primaries(client: RedisClient): Promise<Redis[]> {
+  if (!(client instanceof Cluster)) return [client];
+  await client.ping();
+  const nodes = client.nodes('master');
+  if (nodes.length === 0) throw new Error('the cluster has no primary');
+  return nodes;
 }
 
-/** Empties the queue and its DLQ, every table and the Redis data. Stop any consumer first. */
+/** The nodes holding the handlers' data. */
+export function dataNodes(): Promise<Redis[]> {
+  return primaries(redis());
+}
+
+/** Empties the queue and its DLQ, every table of the schema and the Redis data. Stop any consumer first. */
 export async function emptyStores(q: Queues): Promise<void> {
   for (const url of [q.queueUrl, q.dlqUrl]) await q.sqs.send(new PurgeQueueCommand({ QueueUrl: url })).catch(() => {});
-  for (const table of TABLES) await mysql().query(`DELETE FROM ${table}`);
-  await Promise.all(dataNodes().map((n) => n.flushdb()));
+  // Every table the migrations made (none references another), but their own record.
+  const [tables] = await mysql().query<RowDataPacket[]>(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations'",
+  );
+  for (const { name } of tables) await mysql().query(`DELETE FROM \`${name}\``);
+  await Promise.all((await dataNodes()).map((n) => n.flushdb()));
 }

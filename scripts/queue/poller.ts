@@ -8,18 +8,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
+/** Parallel receive loops, as Lambda runs several pollers. */
+const RECEIVE_LOOPS = 2;
+
 /** Between two receives that found nothing while a batch is being gathered. */
 const GATHER_PAUSE_MS = 100;
 
 export interface PollerOptions {
   client: SQSClient;
   queueUrl: string;
-  queueArn?: string;
   region?: string;
   batchSize: number;
   windowMs: number;
-  /** Parallel receive loops, as Lambda runs several pollers. */
-  concurrency?: number;
   /** Hands a batch to the consumer; resolves the ids of the failed records. */
   deliver: (records: SQSRecord[]) => Promise<string[]>;
   onError?: (e: unknown) => void;
@@ -31,7 +31,7 @@ export interface Poller {
 
 export function startPoller(options: PollerOptions): Poller {
   let running = true;
-  const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
+  const loops = Array.from({ length: RECEIVE_LOOPS }, () => loop());
 
   async function receiveBatch(): Promise<SQSRecord[]> {
     const records: SQSRecord[] = [];
@@ -103,7 +103,7 @@ function toRecord(
     Attributes?: Record<string, string>;
     MD5OfBody?: string;
   },
-  options: Pick<PollerOptions, 'queueArn' | 'region'>,
+  options: Pick<PollerOptions, 'region'>,
 ): SQSRecord {
   const a = m.Attributes ?? {};
   return {
@@ -119,7 +119,7 @@ function toRecord(
     messageAttributes: {},
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
-    eventSourceARN: options.queueArn ?? '',
+    eventSourceARN: '',
     awsRegion: options.region ?? 'us-east-1',
   };
 }

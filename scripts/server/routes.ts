@@ -78,7 +78,7 @@ export function matchRoute(method: string, rawPath: string): Match | undefined {
       const entries = r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]);
       return {
         handler: r.handler,
-        routeKey: `${r.method} ${r.pattern.source}`,
+        routeKey: r.key,
         pathParameters: entries.length ? Object.fromEntries(entries) : undefined,
       };
     } catch {

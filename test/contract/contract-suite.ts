@@ -218,7 +218,7 @@ export async function dataSnapshot(stack: Stack): Promise<DataSnapshot> {
   const r = stack.redis;
   const keys: string[] = [];
   // Every node holding data (a cluster's primaries), each scanned to the end.
-  for (const node of stack.dataNodes()) {
+  for (const node of await stack.dataNodes()) {
     let cursor = '0';
     do {
       const [next, batch] = await node.scan(cursor, 'COUNT', 1000);

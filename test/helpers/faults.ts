@@ -20,24 +20,12 @@ import { config } from '../../lib/config';
 import { ServerBusy } from '../../lib/errors';
 import { couponKeys } from '../../lib/keys';
 import { services } from '../../lib/services';
-import { freePort } from '../../scripts/lib/ports';
+import { freePort, portOpen } from '../../scripts/lib/ports';
 import { waitFor } from '../../scripts/lib/wait-for';
 
 const ROOT = join(__dirname, '..', '..');
 
-export { sleep, waitFor };
-
-/** Whether something accepts connections on this loopback port. */
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { portOpen, sleep, waitFor };
 
 /** Processes started by this file, stopped by `stopAll()` even when a test failed half-way. */
 const cleanups = new Set<() => Promise<void>>();

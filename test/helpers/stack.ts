@@ -28,7 +28,7 @@ export interface Stack {
   /** Makes the cache forget that it is a complete copy of MySQL (its warm markers). */
   markCold(): Promise<void>;
   /** The nodes holding data: the one server, or every primary of a cluster. */
-  dataNodes(): Redis[];
+  dataNodes(): Promise<Redis[]>;
   close(): Promise<void>;
 }
 
